@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     )
     top_k: int = Field(default=4, ge=1, le=20, description="Passages retrieved per question.")
     hybrid_weight: float = Field(
-        default=0.3,
+        default=0.1,
         ge=0.0,
         le=1.0,
         description="Weight of the BM25 keyword score against the dense score (0 = dense only).",
