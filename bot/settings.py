@@ -148,6 +148,16 @@ class Settings(BaseSettings):
     shard_count: int | None = Field(
         default=None, ge=1, description="Number of shards. Unset: Discord's recommendation."
     )
+    discord_sync_guild_id: int | None = Field(
+        default=None,
+        description="Register the slash commands in this guild only (instant; for development). "
+        "Unset: globally.",
+    )
+    discord_api_base: str | None = Field(
+        default=None,
+        description="Base URL of a Discord-compatible API (e.g. the local test emulator, "
+        "http://127.0.0.1:8765/api/v10). Unset: https://discord.com/api/v10.",
+    )
 
     # --- operations -------------------------------------------------------------------------------
     health_host: str = Field(
@@ -169,7 +179,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"file not found: {value}")
         return value
 
-    @field_validator("llm_server_url")
+    @field_validator("llm_server_url", "discord_api_base")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -193,6 +203,8 @@ _FIXES = {
     "model_path": "point ARTICLE_BOT_MODEL_PATH at a .gguf file, or unset it to use the packaged "
     "model",
     "llm_server_url": "use e.g. ARTICLE_BOT_LLM_SERVER_URL=http://127.0.0.1:8001/v1",
+    "discord_api_base": "use e.g. ARTICLE_BOT_DISCORD_API_BASE=http://127.0.0.1:8765/api/v10, "
+    "or unset it to use Discord",
 }
 
 

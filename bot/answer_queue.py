@@ -1,0 +1,383 @@
+"""One model, one line: a FIFO queue in front of the answerer, served by a single worker thread.
+
+llama.cpp contexts are not safe for concurrent calls and a CPU is saturated by one generation, so
+questions from every channel wait in one line. The event loop never runs the model: each answer
+runs in a dedicated one-thread executor, and the streamed text is handed back to the loop thread.
+Nothing here knows about Discord; the terminal and the bot use the same queue semantics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from typing import Protocol, TypeVar
+
+from bot.answer import Answer, Turn
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+SHUTTING_DOWN_TEXT = (
+    "The bot is shutting down, so this question was not answered. Please ask again later."
+)
+FAILED_TEXT = "Something went wrong while answering. Please try again."
+
+
+class Answerer(Protocol):
+    """The answering core: blocking, not thread-safe; ``on_text`` gets each new piece of text."""
+
+    def answer(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        on_text: Callable[[str], None] | None = None,
+    ) -> Answer: ...
+
+
+class MetricsSink(Protocol):
+    """The hooks of ``bot.health.Metrics`` that the queue and the bot call."""
+
+    def question_received(self) -> None: ...
+
+    def answer_done(self, answer: Answer) -> None: ...
+
+    def set_queue_depth(self, n: int) -> None: ...
+
+    def set_state(
+        self,
+        index_loaded: bool | None = None,
+        model_loaded: bool | None = None,
+        discord_connected: bool | None = None,
+    ) -> None: ...
+
+
+class QueueFull(Exception):
+    """The line is full; the caller tells the user to try again shortly."""
+
+    def __init__(self, max_size: int) -> None:
+        super().__init__(f"{max_size} questions are already waiting")
+        self.max_size = max_size
+
+
+class AnswerCancelled(Exception):
+    """Raised inside the worker (from ``on_text``) to stop a generation during shutdown."""
+
+
+def shutting_down_answer(question: str) -> Answer:
+    return Answer(
+        question=question, text=SHUTTING_DOWN_TEXT, refused=True, refusal_reason="shutting_down"
+    )
+
+
+def failed_answer(question: str) -> Answer:
+    return Answer(question=question, text=FAILED_TEXT, refused=True, refusal_reason="error")
+
+
+class Cooldown:
+    """Per-user spacing between questions; ``retry_after`` is how long a user still has to wait."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if seconds < 0:
+            raise ValueError(f"cooldown must be >= 0 seconds, got {seconds}")
+        self.seconds = seconds
+        self._clock = clock
+        self._last: dict[int, float] = {}
+
+    def retry_after(self, user_id: int) -> float:
+        """Seconds until ``user_id`` may ask again (0.0: now)."""
+        last = self._last.get(user_id)
+        if last is None:
+            return 0.0
+        return max(0.0, self.seconds - (self._clock() - last))
+
+    def record(self, user_id: int) -> None:
+        now = self._clock()
+        self._last[user_id] = now
+        # Forget users whose cooldown ran out so the map stays small on a busy server.
+        if len(self._last) > 10_000:
+            self._last = {u: t for u, t in self._last.items() if now - t < self.seconds}
+
+    def try_acquire(self, user_id: int) -> float:
+        """Record a question when allowed and return 0.0; otherwise return the seconds left."""
+        left = self.retry_after(user_id)
+        if left <= 0:
+            self.record(user_id)
+        return left
+
+
+PositionCallback = Callable[[int], None]
+TextCallback = Callable[[str], None]
+
+
+@dataclass(eq=False)
+class _Job:
+    question: str
+    history: tuple[Turn, ...]
+    user_id: int
+    on_text: TextCallback | None
+    on_position: PositionCallback | None
+    future: asyncio.Future[Answer]
+    queued_at: float = field(default_factory=time.perf_counter)
+    last_position: int | None = None
+    cancelled: bool = False  # read from the worker thread: stop generating at the next piece
+
+
+class AnswerQueue:
+    """FIFO line in front of one answerer, with position updates and streamed text.
+
+    ``submit`` is called on the event loop; callbacks are called on the event loop thread too.
+    """
+
+    def __init__(
+        self,
+        answerer: Answerer,
+        max_size: int,
+        metrics: MetricsSink | None = None,
+    ) -> None:
+        if max_size < 1:
+            raise ValueError(f"max_size must be >= 1, got {max_size}")
+        self.answerer = answerer
+        self.max_size = max_size
+        self.metrics = metrics
+        self._waiting: list[_Job] = []
+        self._current: _Job | None = None
+        self._closed = False
+        self._thread = _WorkerThread()
+        self._wakeup: asyncio.Event | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._current_done: asyncio.Event | None = None
+
+    # -- state -------------------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def waiting(self) -> int:
+        """Questions in line, not counting the one being answered."""
+        return len(self._waiting)
+
+    @property
+    def busy(self) -> bool:
+        return self._current is not None
+
+    def __len__(self) -> int:
+        return len(self._waiting) + (1 if self._current is not None else 0)
+
+    # -- submitting --------------------------------------------------------------------------------
+    async def submit(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        user_id: int = 0,
+        on_text: TextCallback | None = None,
+        on_position: PositionCallback | None = None,
+    ) -> Answer:
+        """Queue a question and wait for its answer.
+
+        ``on_position(n_ahead)`` is called once when queued and again each time the line moves
+        (``n_ahead`` counts the question being answered). The returned answer carries the time it
+        waited in line as ``timings_ms["queue_wait"]``. Raises ``QueueFull`` when the line is full.
+        """
+        loop = asyncio.get_running_loop()
+        if self._closed:
+            return shutting_down_answer(question)
+        if len(self._waiting) >= self.max_size:
+            raise QueueFull(self.max_size)
+        self._ensure_worker(loop)
+        job = _Job(
+            question=question,
+            history=tuple(history),
+            user_id=user_id,
+            on_text=on_text,
+            on_position=on_position,
+            future=loop.create_future(),
+        )
+        self._waiting.append(job)
+        if self.metrics is not None:
+            self.metrics.question_received()
+        self._publish_depth()
+        self._notify_position(job, self._ahead_of(len(self._waiting) - 1))
+        assert self._wakeup is not None
+        self._wakeup.set()
+        try:
+            return await asyncio.shield(job.future)
+        except asyncio.CancelledError:
+            # The caller gave up (its interaction expired, the bot is closing): leave the line.
+            job.cancelled = True
+            if job in self._waiting:
+                self._waiting.remove(job)
+                self._publish_depth()
+                self._announce_positions()
+            raise
+
+    # -- shutting down -----------------------------------------------------------------------------
+    async def close(self, cancel_pending: bool = True, wait_s: float | None = None) -> None:
+        """Stop taking questions.
+
+        Waiting questions get a "shutting down" answer when ``cancel_pending`` (otherwise they are
+        still answered). The question being answered gets ``wait_s`` seconds to finish (None: as
+        long as it takes); after that its generation is stopped and its asker gets the
+        "shutting down" answer.
+        """
+        self._closed = True
+        if cancel_pending:
+            pending, self._waiting = self._waiting, []
+            for job in pending:
+                if not job.future.done():
+                    job.future.set_result(shutting_down_answer(job.question))
+            self._publish_depth()
+        elif self._worker is not None:
+            while self._waiting:
+                await asyncio.sleep(0.05)
+        current = self._current
+        if current is not None and self._current_done is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._current_done.wait()), wait_s)
+            except TimeoutError:
+                log.warning(
+                    "stopping the answer in progress: shutdown grace of %.1fs ran out", wait_s
+                )
+                current.cancelled = True
+                if not current.future.done():
+                    current.future.set_result(shutting_down_answer(current.question))
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+        # The thread may still be inside llama.cpp; it stops at its next streamed piece, and being
+        # a daemon it does not hold up the exit of the process meanwhile.
+        self._thread.stop()
+
+    # -- the worker --------------------------------------------------------------------------------
+    def _ensure_worker(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._worker is None or self._worker.done():
+            self._wakeup = asyncio.Event()
+            self._current_done = asyncio.Event()
+            self._worker = loop.create_task(self._work(), name="answer-queue")
+
+    async def _work(self) -> None:
+        assert self._wakeup is not None and self._current_done is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._waiting:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            job = self._waiting.pop(0)
+            self._current = job
+            self._current_done.clear()
+            self._notify_position(job, 0)
+            self._announce_positions()
+            wait_ms = (time.perf_counter() - job.queued_at) * 1000
+            try:
+                answer = await asyncio.wrap_future(
+                    self._thread.submit(self._run_answer, job, self._threadsafe_text(loop, job))
+                )
+            except AnswerCancelled:
+                answer = shutting_down_answer(job.question)
+            except asyncio.CancelledError:
+                self._current = None
+                self._current_done.set()
+                raise
+            except Exception:
+                log.exception("the answerer failed; the bot keeps running")
+                answer = failed_answer(job.question)
+            answer = replace(answer, timings_ms={**answer.timings_ms, "queue_wait": wait_ms})
+            if self.metrics is not None and answer.refusal_reason != "shutting_down":
+                self.metrics.answer_done(answer)
+            if not job.future.done():
+                job.future.set_result(answer)
+            self._current = None
+            self._current_done.set()
+            self._publish_depth()
+
+    def _run_answer(self, job: _Job, on_text: TextCallback | None) -> Answer:
+        # Runs on the worker thread.
+        if job.cancelled:
+            raise AnswerCancelled()
+        return self.answerer.answer(job.question, history=job.history, on_text=on_text)
+
+    @staticmethod
+    def _threadsafe_text(loop: asyncio.AbstractEventLoop, job: _Job) -> TextCallback:
+        target = job.on_text
+
+        def relay(delta: str) -> None:
+            if job.cancelled:
+                raise AnswerCancelled()
+            if target is not None:
+                # call_soon_threadsafe keeps the order of the pieces, and every piece is delivered
+                # before the answer itself (whose future also resolves through the loop).
+                loop.call_soon_threadsafe(_call_safely, target, delta)
+
+        return relay
+
+    # -- positions ---------------------------------------------------------------------------------
+    def _ahead_of(self, index: int) -> int:
+        return index + (1 if self._current is not None else 0)
+
+    def _announce_positions(self) -> None:
+        for i, job in enumerate(self._waiting):
+            self._notify_position(job, self._ahead_of(i))
+
+    @staticmethod
+    def _notify_position(job: _Job, n_ahead: int) -> None:
+        if job.on_position is not None and n_ahead != job.last_position:
+            job.last_position = n_ahead
+            _call_safely(job.on_position, n_ahead)
+
+    def _publish_depth(self) -> None:
+        if self.metrics is not None:
+            self.metrics.set_queue_depth(len(self))
+
+
+def _call_safely(callback: Callable[[_T], None], value: _T) -> None:
+    # A display callback that fails must not take the queue down with it.
+    try:
+        callback(value)
+    except Exception:
+        log.exception("a queue callback failed")
+
+
+class _WorkerThread:
+    """The one thread that runs the model.
+
+    A daemon thread rather than an executor's: on shutdown a generation that cannot be
+    interrupted must not keep the process alive past its stop timeout.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Future[Answer], Callable[[], Answer]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._run, name="answer-worker", daemon=True)
+        self._thread.start()
+
+    def submit(
+        self, fn: Callable[[_Job, TextCallback | None], Answer], job: _Job, on_text: TextCallback
+    ) -> Future[Answer]:
+        future: Future[Answer] = Future()
+        self._jobs.put((future, lambda: fn(job, on_text)))
+        return future
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+    def _run(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            future, call = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as exc:
+                future.set_exception(exc)

@@ -1,0 +1,225 @@
+"""The answer queue: one worker thread, FIFO, positions, streamed text, cooldown, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from bot.answer import Answer, Turn
+from bot.answer_queue import (
+    FAILED_TEXT,
+    SHUTTING_DOWN_TEXT,
+    AnswerQueue,
+    Cooldown,
+    QueueFull,
+)
+
+
+class GatedAnswerer:
+    """Answers when a test releases it; records the thread and overlap of calls."""
+
+    def __init__(self, pieces: int = 3) -> None:
+        self.pieces = pieces
+        self.started: list[str] = []
+        self.threads: set[int] = set()
+        self.active = 0
+        self.max_active = 0
+        self.release: dict[str, threading.Event] = {}
+        self.lock = threading.Lock()
+
+    def gate(self, question: str) -> threading.Event:
+        return self.release.setdefault(question, threading.Event())
+
+    def answer(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        on_text: Callable[[str], None] | None = None,
+    ) -> Answer:
+        with self.lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+            self.started.append(question)
+            self.threads.add(threading.get_ident())
+        try:
+            if question == "fail":
+                raise RuntimeError("internal fault")
+            for i in range(self.pieces):
+                if on_text is not None:
+                    on_text(f"{question}-{i} ")
+                if i == 0:
+                    assert self.gate(question).wait(10), "test never released " + question
+            return Answer(question=question, text=f"answer to {question}", refused=False)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+
+class RecordingMetrics:
+    def __init__(self) -> None:
+        self.received = 0
+        self.done: list[Answer] = []
+        self.depths: list[int] = []
+
+    def question_received(self) -> None:
+        self.received += 1
+
+    def answer_done(self, answer: Answer) -> None:
+        self.done.append(answer)
+
+    def set_queue_depth(self, n: int) -> None:
+        self.depths.append(n)
+
+    def set_state(
+        self,
+        index_loaded: bool | None = None,
+        model_loaded: bool | None = None,
+        discord_connected: bool | None = None,
+    ) -> None:
+        pass
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.01)
+
+
+async def test_fifo_positions_and_one_worker_thread() -> None:
+    answerer = GatedAnswerer()
+    metrics = RecordingMetrics()
+    queue = AnswerQueue(answerer, max_size=10, metrics=metrics)
+    positions: dict[str, list[int]] = {q: [] for q in "abcd"}
+    texts: dict[str, list[str]] = {q: [] for q in "abcd"}
+    loop_thread = threading.get_ident()
+    text_threads: set[int] = set()
+
+    def on_text(q: str) -> Callable[[str], None]:
+        def add(piece: str) -> None:
+            text_threads.add(threading.get_ident())
+            texts[q].append(piece)
+
+        return add
+
+    tasks = []
+    for q in "abcd":
+        tasks.append(
+            asyncio.create_task(
+                queue.submit(q, (), 1, on_text=on_text(q), on_position=positions[q].append)
+            )
+        )
+        await asyncio.sleep(0.05)
+    await until(lambda: answerer.started == ["a"])
+    assert positions == {"a": [0], "b": [1], "c": [2], "d": [3]}
+    assert queue.waiting == 3 and queue.busy
+    for q in "abcd":
+        answerer.gate(q).set()
+        await until(tasks["abcd".index(q)].done)
+    answers = [t.result() for t in tasks]
+    assert [a.text for a in answers] == [f"answer to {q}" for q in "abcd"]
+    assert answerer.started == list("abcd")
+    assert positions == {"a": [0], "b": [1, 0], "c": [2, 1, 0], "d": [3, 2, 1, 0]}
+    assert answerer.max_active == 1 and len(answerer.threads) == 1
+    assert threading.get_ident() not in answerer.threads
+    # Streamed pieces arrive on the event loop thread, all of them, in order, before the answer.
+    assert text_threads == {loop_thread}
+    assert texts["c"] == ["c-0 ", "c-1 ", "c-2 "]
+    assert all(a.timings_ms["queue_wait"] >= 0 for a in answers)
+    assert answers[3].timings_ms["queue_wait"] > answers[0].timings_ms["queue_wait"]
+    assert metrics.received == 4 and len(metrics.done) == 4
+    assert max(metrics.depths) == 4 and metrics.depths[-1] == 0
+    await queue.close()
+
+
+async def test_full_queue_raises() -> None:
+    answerer = GatedAnswerer()
+    queue = AnswerQueue(answerer, max_size=2)
+    running = asyncio.create_task(queue.submit("a"))
+    await until(lambda: answerer.started == ["a"])
+    waiting = [asyncio.create_task(queue.submit(q)) for q in "bc"]
+    await until(lambda: queue.waiting == 2)
+    with pytest.raises(QueueFull):
+        await queue.submit("d")
+    for q in "abc":
+        answerer.gate(q).set()
+    await asyncio.gather(running, *waiting)
+    await queue.close()
+
+
+async def test_a_fault_is_reported_and_the_queue_goes_on() -> None:
+    answerer = GatedAnswerer()
+    queue = AnswerQueue(answerer, max_size=5)
+    failed = await queue.submit("fail")
+    assert failed.refused and failed.text == FAILED_TEXT and failed.refusal_reason == "error"
+    answerer.gate("ok").set()
+    assert (await queue.submit("ok")).text == "answer to ok"
+    await queue.close()
+
+
+async def test_a_caller_that_gives_up_leaves_the_line() -> None:
+    answerer = GatedAnswerer()
+    queue = AnswerQueue(answerer, max_size=5)
+    positions: list[int] = []
+    first = asyncio.create_task(queue.submit("a"))
+    await until(lambda: answerer.started == ["a"])
+    quitter = asyncio.create_task(queue.submit("b"))
+    last = asyncio.create_task(queue.submit("c", on_position=positions.append))
+    await until(lambda: positions == [2])
+    quitter.cancel()
+    await until(lambda: positions == [2, 1])
+    for q in "ac":
+        answerer.gate(q).set()
+    await asyncio.gather(first, last)
+    assert answerer.started == ["a", "c"]
+    await queue.close()
+
+
+async def test_close_tells_the_waiting_and_stops_the_one_in_progress() -> None:
+    answerer = GatedAnswerer(pieces=50)
+    queue = AnswerQueue(answerer, max_size=5)
+    running = asyncio.create_task(queue.submit("a"))
+    await until(lambda: answerer.started == ["a"])
+    waiting = asyncio.create_task(queue.submit("b"))
+    await until(lambda: queue.waiting == 1)
+    await queue.close(cancel_pending=True, wait_s=0.2)
+    pending_answer = await waiting
+    assert pending_answer.refused and pending_answer.text == SHUTTING_DOWN_TEXT
+    stopped = await running
+    assert stopped.refused and stopped.refusal_reason == "shutting_down"
+    answerer.gate("a").set()  # the worker thread stops at its next streamed piece
+    await until(lambda: answerer.active == 0)
+    assert answerer.started == ["a"]
+    later = await queue.submit("c")
+    assert later.text == SHUTTING_DOWN_TEXT
+
+
+async def test_close_lets_the_answer_in_progress_finish_within_the_grace() -> None:
+    answerer = GatedAnswerer()
+    queue = AnswerQueue(answerer, max_size=5)
+    running = asyncio.create_task(queue.submit("a"))
+    await until(lambda: answerer.started == ["a"])
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.1, answerer.gate("a").set)
+    await queue.close(cancel_pending=True, wait_s=5)
+    assert (await running).text == "answer to a"
+
+
+def test_cooldown_per_user() -> None:
+    now = [100.0]
+    cooldown = Cooldown(10, clock=lambda: now[0])
+    assert cooldown.try_acquire(1) == 0.0
+    assert cooldown.try_acquire(1) == pytest.approx(10.0)
+    assert cooldown.try_acquire(2) == 0.0  # another user is not held back
+    now[0] += 4
+    assert cooldown.retry_after(1) == pytest.approx(6.0)
+    now[0] += 6
+    assert cooldown.try_acquire(1) == 0.0
+    assert Cooldown(0).try_acquire(1) == 0.0 and Cooldown(0).try_acquire(1) == 0.0
+    with pytest.raises(ValueError):
+        Cooldown(-1)
