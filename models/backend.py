@@ -1,0 +1,74 @@
+"""What every language-model backend offers the bot: one chat completion at a time.
+
+Two backends exist: ``LocalLLM`` (llama.cpp in this process) and ``ServerLLM`` (an
+OpenAI-compatible llama.cpp server). The bot holds one backend behind one queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
+JsonSchema = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str  # full raw output (JSON text when a schema was given)
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int  # prompt tokens reused from the KV cache
+    first_token_ms: float  # from call start to the first generated token
+    total_ms: float
+    finish_reason: str  # "stop" | "length"
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Generation speed after the first token."""
+        gen_ms = self.total_ms - self.first_token_ms
+        return (self.completion_tokens - 1) * 1000.0 / gen_ms if gen_ms > 0 else 0.0
+
+
+@runtime_checkable
+class LLMBackend(Protocol):
+    name: str
+
+    def complete(
+        self,
+        messages: list[Message],
+        *,
+        schema: JsonSchema | None = None,
+        max_tokens: int = 256,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Generation:
+        """Greedy chat completion. With ``schema``, the text is JSON valid against it whenever
+        ``finish_reason == "stop"``; ``on_text`` gets each text delta as it is generated."""
+        ...
+
+    def prime(self, messages: list[Message]) -> float:
+        """Evaluate and cache the fixed prefix of ``messages``; returns milliseconds spent."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def info(self) -> dict[str, object]: ...
+
+    def close(self) -> None: ...
+
+
+class LLMError(RuntimeError):
+    """A backend failed; the message names the cause and the fix."""
+
+
+class ModelLoadError(LLMError):
+    """The GGUF file could not be loaded."""
+
+
+class LLMServerError(LLMError):
+    """The OpenAI-compatible server could not be reached or answered with an error."""
+
+
+class SchemaError(ValueError):
+    """A JSON schema that llama.cpp's grammar converter cannot turn into a grammar."""
