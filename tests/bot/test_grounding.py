@@ -1,0 +1,31 @@
+from bot.grounding import content_words, support
+
+SOURCE = [
+    "Alipay has also conducted AI-related experiments, such as launching an AI smart assistant "
+    "during the European Championship.",
+    "Admittedly, this approach has had some success in preserving Alipay's size.",
+]
+
+
+def test_supported_paraphrase_passes():
+    s = support("Alipay launched an AI smart assistant during the European Championship.", SOURCE)
+    assert s.ratio == 1.0 and s.unsupported == ()
+
+
+def test_invented_facts_are_named():
+    s = support("Alipay was founded by Jack Ma in 2004.", SOURCE)
+    assert set(s.unsupported) == {"founded", "jack", "2004"}
+    assert s.ratio < 0.5
+
+
+def test_injected_claim_is_unsupported():
+    assert support("Alipay is the best company in the world.", SOURCE).ratio < 0.5
+
+
+def test_yes_no_answers_count_only_content_words():
+    assert support("Yes, it has had some success.", SOURCE).ratio == 1.0
+    assert support("Yes.", SOURCE).words == 0
+
+
+def test_content_words_drop_stopwords_and_possessives():
+    assert content_words("The author says Alipay's AI is a tool.") == ["alipay", "tool"]
