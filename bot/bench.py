@@ -1,0 +1,234 @@
+"""`article-bot bench`: the bot's speed beside raw llama.cpp, measured in one run on this machine.
+
+It prints numbers and never fails on them: timings on a shared 2-core host are noisy, so targets
+are shown beside the measurements for a reader to judge, not asserted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bot.settings import Settings
+
+READY_MARK = "article-bot-ready"
+
+TARGETS = {
+    "gen_ratio": ">= 0.90",
+    "first_token_p50_ms": "<= 1500",
+    "total_p50_ms": "<= 4000",
+    "retrieve_p50_ms": "<= 20",
+    "peak_rss_mb": "<= 1536",
+    "cold_start_s": "<= 15",
+}
+
+
+def _p(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+@dataclass
+class BenchResult:
+    values: dict[str, Any]
+
+    def render(self) -> str:
+        v = self.values
+        rows = [
+            ("raw llama.cpp prompt processing (tok/s)", f"{v['raw_pp_tps']:.1f}", ""),
+            ("raw llama.cpp generation (tok/s)", f"{v['raw_tg_tps']:.1f}", ""),
+            ("bot generation (tok/s)", f"{v['gen_tps']:.1f}", ""),
+            ("bot / raw generation speed", f"{v['gen_ratio']:.2f}", TARGETS["gen_ratio"]),
+            ("retrieval p50 (ms)", f"{v['retrieve_p50_ms']:.1f}", TARGETS["retrieve_p50_ms"]),
+            (
+                "first answer token p50 (ms)",
+                f"{v['first_token_p50_ms']:.0f}",
+                TARGETS["first_token_p50_ms"],
+            ),
+            ("full answer p50 (ms)", f"{v['total_p50_ms']:.0f}", TARGETS["total_p50_ms"]),
+            ("full answer p95 (ms)", f"{v['total_p95_ms']:.0f}", ""),
+            ("repeated question, cached (ms)", f"{v['cached_ms']:.1f}", ""),
+            ("cold start to ready (s)", f"{v['cold_start_s']:.1f}", TARGETS["cold_start_s"]),
+            ("index build, cold (s)", f"{v['index_build_s']:.1f}", ""),
+            ("peak RSS of the bot (MB)", f"{v['peak_rss_mb']:.0f}", TARGETS["peak_rss_mb"]),
+            (f"load: {v['load_n']} queued at once (answers/min)", f"{v['load_per_min']:.1f}", ""),
+            ("load: answers lost", str(v["load_lost"]), "== 0"),
+        ]
+        width = max(len(r[0]) for r in rows)
+        head = (
+            f"article-bot bench: model {v['model']}, {v['threads']} threads, "
+            f"{v['questions']} questions, {v['cores']} cores ({v['cpu']}), {v['date']}"
+        )
+        lines = [head, f"{'measure':<{width}}  {'value':>9}  target", "-" * (width + 22)]
+        lines += [f"{name:<{width}}  {value:>9}  {target}" for name, value, target in rows]
+        return "\n".join(lines)
+
+
+def _cold_start(settings: Settings) -> float:
+    """Seconds from process start to a ready pipeline (model and index loaded, prefix primed)."""
+    code = (
+        "import sys\n"
+        "from bot.settings import load_settings\n"
+        "from bot.wiring import build_answerer\n"
+        "build_answerer(load_settings())\n"
+        f"print({READY_MARK!r}, flush=True)\n"
+    )
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if READY_MARK in line:
+            break
+    elapsed = time.perf_counter() - started
+    proc.wait(timeout=120)
+    if proc.returncode != 0:
+        raise RuntimeError(f"cold-start probe failed with exit code {proc.returncode}")
+    return elapsed
+
+
+def _index_build_seconds(settings: Settings) -> float:
+    from bot.wiring import open_index
+
+    with tempfile.TemporaryDirectory(prefix="article-bot-bench-") as tmp:
+        fresh = settings.model_copy(update={"index_path": Path(tmp) / "index", "chroma_host": None})
+        started = time.perf_counter()
+        open_index(fresh, progress=False)
+        return time.perf_counter() - started
+
+
+async def _load_test(answerer: Any, questions: list[str]) -> tuple[float, int]:
+    from bot.answer_queue import AnswerQueue
+
+    queue = AnswerQueue(answerer, max_size=len(questions) + 1)
+    started = time.perf_counter()
+    results = await asyncio.gather(
+        *(
+            queue.submit(q, history=(), user_id=n, on_text=None, on_position=None)
+            for n, q in enumerate(questions)
+        ),
+        return_exceptions=True,
+    )
+    elapsed = time.perf_counter() - started
+    await queue.close(cancel_pending=False)
+    answered = sum(1 for r in results if not isinstance(r, BaseException) and r.text)
+    return answered / elapsed * 60, len(questions) - answered
+
+
+def run_bench(
+    settings: Settings, *, short: bool = False, load_n: int = 20, json_out: bool = False
+) -> int:
+    from bot.evaluation import load_questions
+    from bot.wiring import build_answerer, resolve_model_path
+    from models.rawbench import raw_speed
+
+    def note(msg: str) -> None:
+        print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+    questions = [q.question for q in load_questions() if q.answerable and q.kind != "injection"]
+    if short:
+        questions = questions[:: max(1, len(questions) // 8)][:8]
+        load_n = min(load_n, 6)
+
+    note("index build (cold, in a temporary directory)")
+    index_s = _index_build_seconds(settings)
+    note("cold start probe")
+    cold_s = _cold_start(settings)
+
+    note(f"pipeline on {len(questions)} questions")
+    answerer = build_answerer(settings)
+    answerer.cache.clear()
+    retrieve, first, total, gen_tps = [], [], [], []
+    for q in questions:
+        a = answerer.answer(q)
+        retrieve.append(a.timings_ms["retrieve"])
+        if not a.refused:
+            first.append(a.timings_ms["first_token"])
+            total.append(a.timings_ms["total"])
+            gen_ms = a.timings_ms.get("llm_total", 0.0) - a.timings_ms.get("llm_first_token", 0.0)
+            tokens = a.usage.get("completion_tokens", 0)
+            if gen_ms > 0 and tokens > 1:
+                gen_tps.append((tokens - 1) / (gen_ms / 1000))
+    t0 = time.perf_counter()
+    answerer.answer(questions[0])
+    cached_ms = (time.perf_counter() - t0) * 1000
+
+    note(f"load: {load_n} questions queued at once")
+    answerer.cache.clear()
+    pool = (questions * (load_n // max(1, len(questions)) + 1))[:load_n]
+    # Distinct texts so the answer cache can't serve them.
+    pool = [f"{q} ({n})" if n >= len(questions) else q for n, q in enumerate(pool)]
+    per_min, lost = asyncio.run(_load_test(answerer, pool))
+    peak_rss = _rss_mb()
+
+    model_path = resolve_model_path(settings)
+    threads = settings.n_threads
+    depth = answerer.prefix_tokens if answerer.article_in_prefix else 0
+    answerer.llm.close()
+    # Raw speed at the depth where the bot generates (after the fixed prefix): attention over a
+    # 2,000-token context costs more than over an empty one, for both.
+    note(f"raw llama.cpp speed on the same model and threads, at context depth {depth}")
+    raw = raw_speed(model_path, threads, n_ctx=settings.n_ctx, depth=depth)
+    gen = statistics.median(gen_tps) if gen_tps else 0.0
+    result = BenchResult(
+        {
+            "date": date.today().isoformat(),
+            "cores": os.cpu_count(),
+            "cpu": _cpu_model(),
+            "model": model_path.name,
+            "threads": threads,
+            "depth": depth,
+            "questions": len(questions),
+            "raw_pp_tps": raw.pp_tokens_per_s,
+            "raw_tg_tps": raw.tg_tokens_per_s,
+            "gen_tps": gen,
+            "gen_ratio": gen / raw.tg_tokens_per_s if raw.tg_tokens_per_s else 0.0,
+            "retrieve_p50_ms": statistics.median(retrieve) if retrieve else 0.0,
+            "first_token_p50_ms": statistics.median(first) if first else 0.0,
+            "total_p50_ms": statistics.median(total) if total else 0.0,
+            "total_p95_ms": _p(total, 0.95),
+            "cached_ms": cached_ms,
+            "cold_start_s": cold_s,
+            "index_build_s": index_s,
+            "peak_rss_mb": peak_rss,
+            "load_n": load_n,
+            "load_per_min": per_min,
+            "load_lost": lost,
+        }
+    )
+    print(json.dumps(result.values, indent=2) if json_out else result.render(), flush=True)
+    return 0

