@@ -1,10 +1,11 @@
 """llama.cpp in this process: chat completion with JSON-schema grammars and a reused prompt prefix.
 
 Speed on two cores comes from not evaluating the same tokens twice. The bot sends a long fixed
-system message and a short question; llama-cpp-python's ``generate`` keeps the KV cache of the
-longest common token prefix with the previous call, so only the question's tokens are evaluated.
-``prime`` evaluates that fixed prefix ahead of the first question and, with a ``state_dir``, saves
-the KV cache to disk so the next process start loads it instead of recomputing it.
+system message and a short question; the KV cache of the longest common token prefix with the
+previous call is kept (``models.greedy``), so only the question's tokens are evaluated. ``prime``
+evaluates that fixed prefix ahead of the first question and, with a ``state_dir``, saves the KV
+cache to disk so the next process start loads it instead of recomputing it. Decoding is greedy
+and asks the grammar only about the model's first choice (see ``models.greedy``).
 
 The prompt is rendered with the chat template stored in the GGUF and tokenized exactly as
 llama-cpp-python's chat handler (and therefore its OpenAI-compatible server) does, so the same
@@ -288,15 +289,8 @@ class LocalLLM:
         return self._closing_ids
 
     def _reusable_prefix(self, tokens: list[int]) -> int:
-        """How many prompt tokens ``Llama.generate`` will take from the KV cache."""
-        llm = self._llm
-        common = _common_prefix(llm._input_ids.tolist(), tokens)
-        if common == len(tokens):
-            # The whole prompt is cached; generate still decodes the last token for its logits
-            # unless those logits are live.
-            exact = llm.n_tokens == len(tokens) and not llm._requires_eval
-            return common if exact else common - 1
-        return common
+        """How many prompt tokens the KV cache already holds for ``tokens``."""
+        return _common_prefix(self._llm._input_ids.tolist(), tokens)
 
     # --- the cached prefix ----------------------------------------------------------------------
     def prime(self, messages: list[Message]) -> float:
