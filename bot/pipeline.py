@@ -59,12 +59,12 @@ class Answerer(Protocol):
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    top_k: int = 4
+    top_k: int = 6
     min_relevance: float = 0.25
     max_question_chars: int = 1000
     max_answer_tokens: int = 160
     max_evidence: int = 3
-    # Share of an answer's content words that the offered sentences must contain.
+    # Share of an answer's content words that the article must contain.
     min_support: float = 0.7
     cache_size: int = 256
     # Above this many tokens the article no longer goes into the fixed prefix; the retrieved
@@ -123,6 +123,7 @@ class AnswerPipeline:
         self.index_version = index_version or article.sha256
         self.cache = AnswerCache(self.config.cache_size)
         self._lock = threading.Lock()
+        self._article_lines = [sentence_line(article, s) for s in article.sentences]
         prefix_tokens = llm.count_tokens(system_prompt(article))
         self.article_in_prefix = prefix_tokens <= self.config.prefix_token_budget
         self.prefix_tokens = prefix_tokens
@@ -220,7 +221,9 @@ class AnswerPipeline:
                 timings_ms={"retrieve": retrieve_ms, "first_token": 0.0, "total": total},
             )
 
-        offered = sorted({i for h in hits for i in h.passage.sentence_indices})
+        # In retrieval order: the best passage's sentences win ties between citations.
+        ranked = list(dict.fromkeys(i for h in hits for i in h.passage.sentence_indices))
+        offered = sorted(ranked)
         parts = build_prompt(
             self.article,
             offered,
@@ -260,12 +263,13 @@ class AnswerPipeline:
             "prompt_tokens": generation.prompt_tokens,
             "completion_tokens": generation.completion_tokens,
         }
-        return self._verify(question, parts, generation.text, passages, timings, usage)
+        return self._verify(question, parts, ranked, generation.text, passages, timings, usage)
 
     def _verify(
         self,
         question: str,
         parts: PromptParts,
+        ranked: Sequence[int],
         raw: str,
         passages: tuple[SourcePassage, ...],
         timings: dict[str, float],
@@ -294,8 +298,9 @@ class AnswerPipeline:
         citations = self.citations_for(data.get("evidence", []), parts.offered)
         if not text or not citations:
             return refusal("uncited")
-        sources = [sentence_line(self.article, self.article.sentences[i]) for i in parts.offered]
-        grounded = support(text, sources)
+        # The whole article is in the prompt and the model may draw on any of it; what it must
+        # not do is bring in words the article does not have (names, years, figures, claims).
+        grounded = support(text, self._article_lines)
         if grounded.ratio < self.config.min_support:
             log.info(
                 "unsupported answer (%.2f < %.2f): %s",
@@ -308,11 +313,39 @@ class AnswerPipeline:
             question=question,
             text=text,
             refused=False,
-            citations=citations,
+            citations=self.strongest(citations, text, ranked),
             passages=passages,
             timings_ms=timings,
             usage=usage,
         )
+
+    def strongest(
+        self, named: tuple[Citation, ...], text: str, offered: Sequence[int]
+    ) -> tuple[Citation, ...]:
+        """The offered sentences that carry the answer.
+
+        Each offered sentence is scored by the share of the answer's content words it holds; a
+        small model often names the wrong number for the right sentence, so the sentence that
+        shares the most with the answer is cited (one the model named wins a tie). When no
+        sentence shares anything ("Yes."), the model's own choice stands.
+        """
+        named_starts = {c.start for c in named}
+        scored = []
+        for rank, i in enumerate(offered):
+            sentence = self.article.sentences[i]
+            score = support(text, [sentence_line(self.article, sentence)]).ratio
+            scored.append((score, sentence.start in named_starts, -rank, i))
+        scored.sort(reverse=True)
+        best = scored[0][0] if scored else 0.0
+        if best <= 0.0:
+            return named
+        # The best sentence, and beside it only equally good ones the model named itself: a
+        # one-word answer ("focusing") ties with every sentence holding that word.
+        chosen = [scored[0][3]] + [
+            i for score, named, _r, i in scored[1:] if score >= best and named
+        ]
+        chosen = chosen[: self.config.max_evidence]
+        return self.citations_for(chosen, offered) or named
 
     def citations_for(self, evidence: object, offered: Sequence[int]) -> tuple[Citation, ...]:
         """Citations for the sentence numbers the model named; anything unverifiable is dropped."""

@@ -80,7 +80,12 @@ class Settings(BaseSettings):
     chunk_overlap_sentences: int = Field(
         default=1, ge=0, le=3, description="Sentences shared by neighbouring passages."
     )
-    top_k: int = Field(default=4, ge=1, le=20, description="Passages retrieved per question.")
+    top_k: int = Field(
+        default=6,
+        ge=1,
+        le=20,
+        description="Passages retrieved per question; only their sentences can be cited.",
+    )
     hybrid_weight: float = Field(
         default=0.1,
         ge=0.0,
@@ -99,8 +104,8 @@ class Settings(BaseSettings):
         default=0.7,
         ge=0.0,
         le=1.0,
-        description="Share of an answer's content words that the retrieved sentences must "
-        "contain; a less supported answer is replaced by a refusal.",
+        description="Share of an answer's content words that the article must contain; a less "
+        "supported answer is replaced by a refusal.",
     )
 
     # --- the language model ---------------------------------------------------------------------

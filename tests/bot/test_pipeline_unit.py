@@ -259,7 +259,7 @@ def test_normalise_question():
     assert normalise_question("  What IS   this?? ") == "what is this"
 
 
-def test_answer_the_offered_sentences_do_not_support_is_refused(article, passages):
+def test_answer_the_article_does_not_support_is_refused(article, passages):
     pipeline, _ = make(
         article,
         hits_for(passages, "I"),
@@ -272,3 +272,24 @@ def test_answer_the_offered_sentences_do_not_support_is_refused(article, passage
     answer = pipeline.answer("Who founded Alipay?")
     assert answer.refused and answer.refusal_reason == "unsupported"
     assert answer.citations == ()
+
+
+def test_named_sentences_that_do_not_carry_the_answer_are_dropped(article, passages):
+    intro = [p for p in passages if p.section == "Introduction"][:1]
+    two = [p for p in passages if p.section == "II"][:1]
+    hits = [Hit(passage=p, score=0.6, dense=0.6, keyword=0.0) for p in intro + two]
+    date_sentence = article.sentences[0].index
+    other = two[0].sentence_indices[1]
+    pipeline, _ = make(
+        article,
+        hits,
+        lambda s: {
+            "answer": "It was published on 24 March 2025.",
+            "evidence": [date_sentence, other],
+            "answerable": True,
+        },
+    )
+    answer = pipeline.answer("When was it published?")
+    assert not answer.refused
+    assert answer.sections == ("Introduction",)
+    assert [c.quote for c in answer.citations] == ["03/24 2025"]
