@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from bot.answer import Answer, Citation, SourcePassage, Turn
 from bot.grounding import support
-from bot.prompt import PromptParts, build_prompt, sentence_line, system_prompt
+from bot.prompt import PromptParts, build_prompt, sentence_text, system_prompt
 from index.article import Article
 from index.retrieval import Hit
 from models.backend import LLMBackend
@@ -123,7 +123,8 @@ class AnswerPipeline:
         self.index_version = index_version or article.sha256
         self.cache = AnswerCache(self.config.cache_size)
         self._lock = threading.Lock()
-        self._article_lines = [sentence_line(article, s) for s in article.sentences]
+        # Sentence numbers stay out: they would make any number in an answer look supported.
+        self._article_lines = [sentence_text(article, s) for s in article.sentences]
         prefix_tokens = llm.count_tokens(system_prompt(article))
         self.article_in_prefix = prefix_tokens <= self.config.prefix_token_budget
         self.prefix_tokens = prefix_tokens
@@ -333,7 +334,7 @@ class AnswerPipeline:
         scored = []
         for rank, i in enumerate(offered):
             sentence = self.article.sentences[i]
-            score = support(text, [sentence_line(self.article, sentence)]).ratio
+            score = support(text, [sentence_text(self.article, sentence)]).ratio
             scored.append((score, sentence.start in named_starts, -rank, i))
         scored.sort(reverse=True)
         best = scored[0][0] if scored else 0.0

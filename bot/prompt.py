@@ -55,13 +55,17 @@ class PromptParts:
         ]
 
 
-def sentence_line(article: Article, s: Sentence) -> str:
-    text = s.text
+def sentence_text(article: Article, s: Sentence) -> str:
+    """The sentence as the model reads it: the date line says what it is."""
     meta = article.metadata
     if meta.published is not None and (s.start, s.end) == meta.published_span:
         # The date line alone ("03/24 2025") means nothing to a model: say what it is.
-        text = f"{text} (publication date: {meta.published:%d %B %Y})"
-    return f"[{s.index}] {text}"
+        return f"{s.text} (publication date: {meta.published:%d %B %Y})"
+    return s.text
+
+
+def sentence_line(article: Article, s: Sentence) -> str:
+    return f"[{s.index}] {sentence_text(article, s)}"
 
 
 def _section_name(article: Article, label: str) -> str:

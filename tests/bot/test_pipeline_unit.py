@@ -293,3 +293,17 @@ def test_named_sentences_that_do_not_carry_the_answer_are_dropped(article, passa
     assert not answer.refused
     assert answer.sections == ("Introduction",)
     assert [c.quote for c in answer.citations] == ["03/24 2025"]
+
+
+def test_sentence_numbers_do_not_count_as_support(article, passages):
+    pipeline, _ = make(
+        article,
+        hits_for(passages, "I"),
+        lambda s: {
+            "answer": ", ".join(str(i) for i in offered_of(s)),
+            "evidence": offered_of(s)[:1],
+            "answerable": True,
+        },
+    )
+    answer = pipeline.answer("What was Alipay's revenue in 2024?")
+    assert answer.refused and answer.refusal_reason == "unsupported"
