@@ -5,8 +5,9 @@ Formatting for Discord or the terminal happens elsewhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -89,3 +90,16 @@ class Answer:
             },
             "usage": {k: int(self.usage.get(k, 0)) for k in ("prompt_tokens", "completion_tokens")},
         }
+
+
+class Answerer(Protocol):
+    """The answering core as the CLI, the queue and the Discord layer see it: blocking, not
+    thread-safe; ``on_text`` gets each new piece of the answer text as it is generated."""
+
+    def answer(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        on_text: Callable[[str], None] | None = None,
+    ) -> Answer: ...

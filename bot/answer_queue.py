@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
-from bot.answer import Answer, Turn
+from bot.answer import Answer, Answerer, Turn
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -28,18 +28,6 @@ SHUTTING_DOWN_TEXT = (
     "The bot is shutting down, so this question was not answered. Please ask again later."
 )
 FAILED_TEXT = "Something went wrong while answering. Please try again."
-
-
-class Answerer(Protocol):
-    """The answering core: blocking, not thread-safe; ``on_text`` gets each new piece of text."""
-
-    def answer(
-        self,
-        question: str,
-        *,
-        history: Sequence[Turn] = (),
-        on_text: Callable[[str], None] | None = None,
-    ) -> Answer: ...
 
 
 class MetricsSink(Protocol):

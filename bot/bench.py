@@ -21,6 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bot.evaluation import percentile
 from bot.settings import Settings
 
 READY_MARK = "article-bot-ready"
@@ -33,13 +34,6 @@ TARGETS = {
     "peak_rss_mb": "<= 1536",
     "cold_start_s": "<= 15",
 }
-
-
-def _p(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def _rss_mb() -> float:
@@ -220,7 +214,7 @@ def run_bench(
             "retrieve_p50_ms": statistics.median(retrieve) if retrieve else 0.0,
             "first_token_p50_ms": statistics.median(first) if first else 0.0,
             "total_p50_ms": statistics.median(total) if total else 0.0,
-            "total_p95_ms": _p(total, 0.95),
+            "total_p95_ms": percentile(total, 0.95),
             "cached_ms": cached_ms,
             "cold_start_s": cold_s,
             "index_build_s": index_s,

@@ -8,8 +8,7 @@ import sys
 from collections import deque
 from typing import TextIO
 
-from bot.answer import Answer, Turn
-from bot.answer_queue import Answerer
+from bot.answer import Answer, Answerer, Turn
 from index.article import Article, ArticleError
 
 log = logging.getLogger(__name__)

@@ -45,18 +45,6 @@ class Retrieves(Protocol):
     def search(self, question: str, k: int = 4) -> list[Hit]: ...
 
 
-class Answerer(Protocol):
-    """What the Discord layer and the CLI need: blocking, not thread-safe."""
-
-    def answer(
-        self,
-        question: str,
-        *,
-        history: Sequence[Turn] = (),
-        on_text: Callable[[str], None] | None = None,
-    ) -> Answer: ...
-
-
 @dataclass(frozen=True)
 class PipelineConfig:
     top_k: int = 6
