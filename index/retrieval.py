@@ -60,6 +60,9 @@ class Retriever:
         self.passages = index.passages
         self._position = {p.id: i for i, p in enumerate(self.passages)}
         self._bm25 = BM25([p.embed_text for p in self.passages])
+        # Stored vectors of passages that keywords promoted; they never change for this index,
+        # and fetching them from Chroma again cost more than the similarity search itself.
+        self._vectors: dict[str, np.ndarray] = {}
 
     def search(self, question: str, k: int = 4, hybrid_weight: float | None = None) -> list[Hit]:
         """The ``k`` best passages for ``question``, best first."""
@@ -80,8 +83,12 @@ class Retriever:
                 for i in by_keyword[:n_dense]
                 if keyword[i] > 0 and self.passages[i].id not in dense
             ]
-            for pid, vec in self.index.vectors(missing).items():
-                dense[pid] = float(np.dot(vec, vector))
+            unknown = [pid for pid in missing if pid not in self._vectors]
+            if unknown:
+                self._vectors.update(self.index.vectors(unknown))
+            for pid in missing:
+                if pid in self._vectors:
+                    dense[pid] = float(np.dot(self._vectors[pid], vector))
 
         hits = []
         for pid, d in dense.items():

@@ -153,3 +153,26 @@ def test_query_latency(
     p90 = float(np.percentile(timings, 90))
     record_measure(f"search latency (warm, k=4): p50 {p50:.1f} ms, p90 {p90:.1f} ms")
     assert sizes == {4}
+
+
+def test_keyword_promoted_vectors_are_fetched_from_chroma_once(
+    index: ArticleIndex, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh = Retriever(index, embedder)
+    fetched: list[list[str]] = []
+    real = index.vectors
+
+    def counting(ids: list[str]) -> dict[str, np.ndarray]:
+        fetched.append(list(ids))
+        return real(ids)
+
+    monkeypatch.setattr(index, "vectors", counting)
+    # k=1 fetches 16 dense candidates of 34 passages: keywords promote some outside them.
+    question = "Tencent omni-reality JD supply chain deepseek ByteDance European Championship"
+    first = fresh.search(question, 1)
+    assert fetched and all(fetched), "the question should promote passages by keyword"
+    calls = len(fetched)
+    again = fresh.search(question, 1)
+    assert len(fetched) == calls
+    assert [(h.passage.id, h.score) for h in again] == [(h.passage.id, h.score) for h in first]
+    check_hits(fresh.search(question, 6), fresh, embedder, question)
