@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,29 +13,15 @@ from index.article import Article
 from index.embeddings import Embedder
 from index.retrieval import Retriever
 from index.store import ArticleIndex, IndexConfig, IndexStoreError
+from tests.server_process import free_port, running_server
 
 CHROMA = Path(sys.executable).parent / "chroma"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_heartbeat(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
+def heartbeat(port: int) -> bool:
     url = f"http://127.0.0.1:{port}/api/v2/heartbeat"
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"chroma run exited early with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"chroma run did not answer {url} within {timeout} s")
+    with urllib.request.urlopen(url, timeout=1) as response:
+        return bool(response.status == 200)
 
 
 @pytest.fixture(scope="module")
@@ -47,21 +30,11 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         pytest.fail(f"chroma CLI not found at {CHROMA} (install chromadb in this environment)")
     port = free_port()
     data = tmp_path_factory.mktemp("chroma-server")
-    proc = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_heartbeat(port, proc)
+    command = [str(CHROMA), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)]
+    with running_server(
+        command, lambda: heartbeat(port), name="chroma run", log=data.parent / "chroma.log"
+    ):
         yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_build_and_query_through_server(

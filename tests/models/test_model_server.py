@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,14 +17,9 @@ import pytest
 from models.backend import LLMBackend, LLMServerError
 from models.local import LocalLLM
 from models.server import ServerLLM
+from tests.server_process import free_port, running_server
 
 Ask = Callable[[str], list[dict[str, str]]]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -52,30 +45,16 @@ def server_url(smollm2_path: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         "--verbose",
         "false",
     ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {proc.returncode}: {log.read_text()}")
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
+
+    def ready() -> bool:
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            return httpx.get(f"{url}/models", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    with running_server(command, ready, name="llama_cpp.server", log=log, timeout=180):
+        yield url
 
 
 @pytest.mark.slow
