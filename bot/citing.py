@@ -1,0 +1,51 @@
+"""Choosing the sentence an answer is cited to.
+
+A small model often names the wrong sentence number for a right answer, or the right one for an
+answer it half-invented. Its own evidence list is therefore only a hint. Among the sentences the
+retrieval offered, the one cited is the sentence most similar in meaning to the question and to
+the answer together (the sum of the two cosine similarities): the answer alone misleads when it
+is one word ("Yes", "consumers") and the question alone cannot tell which of two similar
+sentences the answer came from. Measured on the shipped evaluation set (same model outputs):
+section-citation accuracy 0.76 by word overlap with the answer, 0.84 by similarity to the answer
+alone, 0.92 with the question added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+
+class Encodes(Protocol):
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+
+class SentenceRanker:
+    """Scores the article's sentences against a question and an answer."""
+
+    def __init__(self, encoder: Encodes, sentences: Sequence[str]) -> None:
+        self.encoder = encoder
+        self.sentences = list(sentences)
+        self._vectors = np.asarray(encoder.encode(self.sentences), dtype=np.float32)
+
+    def scores(self, question: str, answer: str, candidates: Sequence[int]) -> list[float]:
+        if not candidates:
+            return []
+        rows = self._vectors[list(candidates)]
+        combined = self.encoder.encode_query(question) + self.encoder.encode_query(answer)
+        return [float(x) for x in rows @ combined]
+
+    def best(self, question: str, answer: str, candidates: Sequence[int]) -> int | None:
+        """The candidate that carries the answer.
+
+        One sentence only: adding the model's other choices, even ones that scored almost as
+        well, made more citations wrong than it made multi-part answers better cited.
+        """
+        if not candidates:
+            return None
+        scores = self.scores(question, answer, candidates)
+        return candidates[max(range(len(candidates)), key=lambda j: scores[j])]
