@@ -55,6 +55,10 @@ class PipelineConfig:
     max_evidence: int = 3
     # Share of an answer's content words that the article must contain.
     min_support: float = 0.7
+    # The model's answerability judgement: answer when the logit of "answerable": true minus
+    # that of false is at least this (0.0: the model's own greedy choice). Backends that do not
+    # report logits fall back to the model's choice.
+    min_answerable_margin: float = 0.0
     cache_size: int = 256
     # Above this many tokens the article no longer goes into the fixed prefix; the retrieved
     # sentences then travel with each question instead.
@@ -263,6 +267,7 @@ class AnswerPipeline:
             parts,
             ranked,
             generation.text,
+            generation.boolean_margins.get("answerable"),
             passages,
             timings,
             usage,
@@ -275,6 +280,7 @@ class AnswerPipeline:
         parts: PromptParts,
         ranked: Sequence[int],
         raw: str,
+        margin: float | None,
         passages: tuple[SourcePassage, ...],
         timings: dict[str, float],
         usage: dict[str, int],
@@ -296,7 +302,13 @@ class AnswerPipeline:
             # The grammar makes this impossible unless generation was cut at max_tokens.
             log.warning("unparseable model output (%d chars)", len(raw))
             return refusal("unparseable")
-        if not isinstance(data, dict) or data.get("answerable") is not True:
+        if not isinstance(data, dict):
+            return refusal("unparseable")
+        if margin is not None:
+            answerable = margin >= self.config.min_answerable_margin
+        else:
+            answerable = data.get("answerable") is True
+        if not answerable:
             return refusal("model")
         text = str(data.get("answer", "")).strip()
         citations = self.citations_for(data.get("evidence", []), parts.offered)

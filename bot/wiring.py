@@ -109,6 +109,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         top_k=settings.top_k,
         min_relevance=settings.min_relevance,
         min_support=settings.min_support,
+        min_answerable_margin=settings.min_answerable_margin,
         max_question_chars=settings.max_question_chars,
         max_answer_tokens=settings.max_answer_tokens,
         cache_size=settings.answer_cache_size,

@@ -7,7 +7,7 @@ OpenAI-compatible llama.cpp server). The bot holds one backend behind one queue.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
@@ -23,6 +23,10 @@ class Generation:
     first_token_ms: float  # from call start to the first generated token
     total_ms: float
     finish_reason: str  # "stop" | "length"
+    # For each boolean field of the schema: the logit of ``true`` minus that of ``false`` where
+    # the model chose its value (its confidence, for callers that set their own threshold).
+    # Only backends that see the logits fill it.
+    boolean_margins: dict[str, float] = field(default_factory=dict)
 
     @property
     def tokens_per_s(self) -> float:

@@ -23,6 +23,7 @@ import ctypes
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -69,6 +70,38 @@ class _CloseJsonBias:
         return scores
 
 
+class _BooleanProbe:
+    """Logits observer: where the text so far ends in ``"name":`` for a boolean field, it notes
+    the logit of ``true`` minus that of ``false`` (the last such step is the one that chose)."""
+
+    _KEY = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*:\s*$')
+
+    def __init__(self, fields: frozenset[str], true_ids: Any, false_ids: Any) -> None:
+        self.fields = fields
+        self.true_ids = true_ids
+        self.false_ids = false_ids
+        self.text: list[str] = []
+        self.margins: dict[str, float] = {}
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        match = self._KEY.search("".join(self.text[-16:]))
+        if match and match.group(1) in self.fields:
+            margin = float(scores[self.true_ids].max() - scores[self.false_ids].max())
+            self.margins[match.group(1)] = margin
+        return scores
+
+
+def _boolean_fields(schema: JsonSchema) -> frozenset[str]:
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return frozenset()
+    return frozenset(
+        name
+        for name, spec in properties.items()
+        if isinstance(spec, dict) and spec.get("type") == "boolean"
+    )
+
+
 class LocalLLM:
     """A GGUF model loaded by llama-cpp-python. Calls are serialised by a lock."""
 
@@ -92,6 +125,7 @@ class LocalLLM:
         self._grammars: OrderedDict[str, Any] = OrderedDict()
         self._prime_stats: dict[str, object] = {}
         self._closing_ids: Any = None
+        self._boolean_ids: tuple[Any, Any] | None = None
         if not self.model_path.is_file():
             raise ModelLoadError(
                 f"Model file not found: {self.model_path} (set ARTICLE_BOT_MODEL_PATH to a "
@@ -225,6 +259,19 @@ class LocalLLM:
         room = self.n_ctx - len(tokens)
         max_tokens = max(1, min(max_tokens, room))
         closer = _CloseJsonBias(self._closing_token_ids()) if grammar is not None else None
+        probe = None
+        fields = _boolean_fields(schema) if schema is not None else frozenset()
+        if fields:
+            true_ids, false_ids = self._boolean_token_ids()
+            probe = _BooleanProbe(fields, true_ids, false_ids)
+
+        def bias(input_ids: Any, scores: Any) -> Any:
+            if probe is not None:
+                probe(input_ids, scores)
+            if closer is not None:
+                closer(input_ids, scores)
+            return scores
+
         hard_limit = min(max_tokens + CLOSING_TOKENS, room) if closer else max_tokens
         with self._lock:
             llm = self._require_model()
@@ -240,7 +287,8 @@ class LocalLLM:
             completion = 0
             first_token_ms = 0.0
             finish_reason = "length"
-            for token in greedy_tokens(llm, self._lib, tokens, sampler, bias=closer):
+            observe = bias if closer is not None or probe is not None else None
+            for token in greedy_tokens(llm, self._lib, tokens, sampler, bias=observe):
                 if not first_token_ms:
                     first_token_ms = (time.perf_counter() - start) * 1000.0
                 if self._lib.llama_vocab_is_eog(vocab, token):
@@ -252,6 +300,8 @@ class LocalLLM:
                 piece = llm.detokenize([token])
                 pieces.append(piece)
                 delta = decoder.decode(piece)
+                if probe is not None and delta:
+                    probe.text.append(delta)
                 if delta and on_text is not None:
                     on_text(delta)
                 if completion >= hard_limit:
@@ -272,7 +322,27 @@ class LocalLLM:
             first_token_ms=first_token_ms or total_ms,
             total_ms=total_ms,
             finish_reason=finish_reason,
+            boolean_margins=dict(probe.margins) if probe is not None else {},
         )
+
+    def _boolean_token_ids(self) -> tuple[Any, Any]:
+        """Tokens that spell ``true`` / ``false`` (with or without a leading space)."""
+        if self._boolean_ids is None:
+            import numpy as np
+
+            model = self._require_model()._model
+            found: dict[bytes, list[int]] = {b"true": [], b"false": []}
+            for i in range(self._llm.n_vocab()):
+                piece = model.token_to_piece(i).rstrip(b"\0").strip(b" ")
+                if piece in found:
+                    found[piece].append(i)
+            if not found[b"true"] or not found[b"false"]:
+                raise LLMError(f"{self.name}: no token spells true/false")
+            self._boolean_ids = (
+                np.array(found[b"true"], dtype=np.intc),
+                np.array(found[b"false"], dtype=np.intc),
+            )
+        return self._boolean_ids
 
     def _closing_token_ids(self) -> Any:
         if self._closing_ids is None:

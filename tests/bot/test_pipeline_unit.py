@@ -47,6 +47,7 @@ class ScriptedRetriever:
 class ScriptedLLM:
     reply: Callable[[dict[str, Any]], dict[str, Any]]
     name: str = "scripted"
+    margins: dict[str, float] = field(default_factory=dict)
     calls: list[dict[str, Any]] = field(default_factory=list)
 
     def complete(
@@ -63,7 +64,7 @@ class ScriptedLLM:
         if on_text is not None:
             for i in range(0, len(text), 3):
                 on_text(text[i : i + 3])
-        return Generation(text, 100, 20, 90, 5.0, 50.0, "stop")
+        return Generation(text, 100, 20, 90, 5.0, 50.0, "stop", dict(self.margins))
 
     def prime(self, messages: list[dict[str, str]]) -> float:
         return 0.0
@@ -149,6 +150,35 @@ def test_model_judging_unanswerable_is_a_refusal_without_citations(article, pass
     answer = pipeline.answer("Who founded Alipay?")
     assert answer.refused and answer.refusal_reason == "model"
     assert answer.citations == ()
+
+
+@pytest.mark.parametrize(
+    ("said", "margin", "threshold", "refused"),
+    [
+        (False, -1.5, -2.0, False),  # unsure "false": answered when the threshold trusts answers
+        (False, -2.5, -2.0, True),
+        (True, 0.5, 1.0, True),  # unsure "true": refused under a stricter threshold
+        (True, 1.5, 1.0, False),
+    ],
+)
+def test_answerability_follows_the_margin_and_the_threshold(
+    article, passages, said, margin, threshold, refused
+):
+    pipeline, llm = make(
+        article,
+        hits_for(passages, "I"),
+        lambda s: {
+            "answer": "It built platforms and integrated content.",
+            "evidence": offered_of(s)[:1],
+            "answerable": said,
+        },
+        min_answerable_margin=threshold,
+    )
+    llm.margins = {"answerable": margin}
+    answer = pipeline.answer("How has Alipay tried to maintain its size?")
+    assert answer.refused is refused
+    assert (answer.refusal_reason == "model") is refused
+    assert bool(answer.citations) is not refused
 
 
 def test_relevance_gate_refuses_before_the_model(article, passages):

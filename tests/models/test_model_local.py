@@ -50,6 +50,9 @@ def test_schema_output_always_parses_and_validates(
         data = validated(gen, answer_schema)
         assert set(data) == {"answerable", "evidence", "answer"}
         assert gen.completion_tokens > 0 and gen.prompt_tokens > 100
+        # Greedy decoding chose the value with the larger logit: the margin says which.
+        assert set(gen.boolean_margins) == {"answerable"}
+        assert (gen.boolean_margins["answerable"] > 0) == data["answerable"]
 
 
 def test_enum_const_oneof_and_bounded_arrays(smollm2: LocalLLM, ask: Ask) -> None:
@@ -242,5 +245,6 @@ def test_qwen_answers_a_real_question(qwen05_path: Path, ask: Ask) -> None:
         gen = qwen.complete(ask("In which year did Alipay start?"), schema=schema, max_tokens=120)
     data = validated(gen, schema)
     assert data["answerable"] is True
+    assert gen.boolean_margins["answerable"] > 0
     assert "2004" in data["answer"]
     assert 1 in data["evidence"]
