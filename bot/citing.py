@@ -1,13 +1,12 @@
 """Choosing the sentence an answer is cited to.
 
-A small model often names the wrong sentence number for a right answer, or the right one for an
-answer it half-invented. Its own evidence list is therefore only a hint. Among the sentences the
-retrieval offered, the one cited is the sentence most similar in meaning to the question and to
-the answer together (the sum of the two cosine similarities): the answer alone misleads when it
-is one word ("Yes", "consumers") and the question alone cannot tell which of two similar
-sentences the answer came from. Measured on the shipped evaluation set (same model outputs):
-section-citation accuracy 0.76 by word overlap with the answer, 0.84 by similarity to the answer
-alone, 0.92 with the question added.
+A small model asked to name its sources often names the wrong sentence number for a right answer,
+so it is not asked. Among the sentences of the retrieved passages, the one cited is the sentence
+most similar in meaning to the question and to the answer together (the sum of the two cosine
+similarities): the answer alone misleads when it is one word ("Yes", "consumers") and the
+question alone cannot tell which of two similar sentences the answer came from. Measured on the
+shipped evaluation set (same model outputs): section-citation accuracy 0.76 by word overlap with
+the answer, 0.84 by similarity to the answer alone, 0.92 with the question added.
 """
 
 from __future__ import annotations

@@ -2,10 +2,12 @@
 
 Truthfulness comes from the design rather than from the model's good will:
 - a relevance gate refuses questions whose best passage is not close enough, before any generation;
-- the model may only name sentences of the retrieved passages (grammar-constrained JSON), and may
-  say the question is unanswerable;
-- each citation's quote is the cited sentence's exact text, checked against the article once more
-  before it is shown; an answer left without a verified citation is turned into a refusal.
+- the model writes grammar-constrained JSON: an answer and its judgement of whether the article
+  answers the question; it names no sources;
+- the pipeline cites the retrieved sentence closest in meaning to the question and the answer, so
+  a citation is always a sentence of a retrieved passage; its quote is the sentence's exact text,
+  checked against the article once more before it is shown; an answer left without a verified
+  citation, or with words the article does not have, is turned into a refusal.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any, Protocol
 from bot.answer import Answer, Citation, SourcePassage, Turn
 from bot.citing import SentenceRanker
 from bot.grounding import support
-from bot.prompt import PromptParts, build_prompt, sentence_text, system_prompt
+from bot.prompt import build_prompt, sentence_text, system_prompt
 from index.article import Article
 from index.retrieval import Hit
 from models.backend import LLMBackend
@@ -52,7 +54,6 @@ class PipelineConfig:
     min_relevance: float = 0.25
     max_question_chars: int = 1000
     max_answer_tokens: int = 160
-    max_evidence: int = 3
     # Share of an answer's content words that the article must contain.
     min_support: float = 0.7
     # The model's answerability judgement: answer when the logit of "answerable": true minus
@@ -228,7 +229,6 @@ class AnswerPipeline:
             stripped,
             history,
             article_in_prefix=self.article_in_prefix,
-            max_evidence=self.config.max_evidence,
         )
         streamer = JsonStringFieldStreamer("answer")
         first_text: list[float] = []
@@ -264,7 +264,6 @@ class AnswerPipeline:
         return self._verify(
             question,
             query,
-            parts,
             ranked,
             generation.text,
             generation.boolean_margins.get("answerable"),
@@ -277,7 +276,6 @@ class AnswerPipeline:
         self,
         question: str,
         query: str,
-        parts: PromptParts,
         ranked: Sequence[int],
         raw: str,
         margin: float | None,
@@ -311,9 +309,8 @@ class AnswerPipeline:
         if not answerable:
             return refusal("model")
         text = str(data.get("answer", "")).strip()
-        citations = self.citations_for(data.get("evidence", []), parts.offered)
-        if not text or not citations:
-            return refusal("uncited")
+        if not text:
+            return refusal("empty_answer")
         # The whole article is in the prompt and the model may draw on any of it; what it must
         # not do is bring in words the article does not have (names, years, figures, claims).
         grounded = support(text, self._article_lines)
@@ -325,59 +322,45 @@ class AnswerPipeline:
                 ", ".join(grounded.unsupported),
             )
             return refusal("unsupported")
+        citations = self.cite(text, ranked, query)
+        if not citations:
+            return refusal("uncited")
         return Answer(
             question=question,
             text=text,
             refused=False,
-            citations=self.strongest(citations, text, ranked, query),
+            citations=citations,
             passages=passages,
             timings_ms=timings,
             usage=usage,
         )
 
-    def strongest(
-        self, named: tuple[Citation, ...], text: str, offered: Sequence[int], query: str = ""
-    ) -> tuple[Citation, ...]:
-        """The offered sentences that carry the answer (see ``bot.citing``).
+    def cite(self, text: str, offered: Sequence[int], query: str) -> tuple[Citation, ...]:
+        """The verified citation of the offered sentence that carries the answer.
 
-        Without a ranker, each offered sentence is scored by the share of the answer's content
-        words it holds; a small model often names the wrong number for the right sentence, so the
-        sentence that shares the most with the answer is cited (one the model named wins a
-        tie). When no
-        sentence shares anything ("Yes."), the model's own choice stands.
+        ``offered`` is in retrieval order. With a ranker the sentence is chosen by meaning (see
+        ``bot.citing``); without one (tests with stand-in parts), by the share of the answer's
+        content words it holds, the better-retrieved sentence winning a tie.
         """
-        named_starts = {c.start for c in named}
-        if self.ranker is not None:
-            best_sentence = self.ranker.best(query, text, offered)
-            if best_sentence is None:
-                return named
-            return self.citations_for([best_sentence], offered) or named
-        scored = []
-        for rank, i in enumerate(offered):
-            sentence = self.article.sentences[i]
-            score = support(text, [sentence_text(self.article, sentence)]).ratio
-            scored.append((score, sentence.start in named_starts, -rank, i))
-        scored.sort(reverse=True)
-        best = scored[0][0] if scored else 0.0
-        if best <= 0.0:
-            return named
-        # The best sentence, and beside it only equally good ones the model named itself: a
-        # one-word answer ("focusing") ties with every sentence holding that word.
-        chosen = [scored[0][3]] + [
-            i for score, named, _r, i in scored[1:] if score >= best and named
-        ]
-        chosen = chosen[: self.config.max_evidence]
-        return self.citations_for(chosen, offered) or named
-
-    def citations_for(self, evidence: object, offered: Sequence[int]) -> tuple[Citation, ...]:
-        """Citations for the sentence numbers the model named; anything unverifiable is dropped."""
-        if not isinstance(evidence, list):
+        if not offered:
             return ()
+        if self.ranker is not None:
+            chosen = self.ranker.best(query, text, offered)
+        else:
+            scores = [
+                support(text, [sentence_text(self.article, self.article.sentences[i])]).ratio
+                for i in offered
+            ]
+            chosen = offered[max(range(len(offered)), key=lambda j: (scores[j], -j))]
+        return self.citations_for([chosen], offered) if chosen is not None else ()
+
+    def citations_for(self, indices: Sequence[int], offered: Sequence[int]) -> tuple[Citation, ...]:
+        """Citations for the given sentence numbers; anything unverifiable is dropped."""
         allowed = set(offered)
         article = self.article
         result: list[Citation] = []
         seen: set[int] = set()
-        for item in evidence:
+        for item in indices:
             if not isinstance(item, int) or item in seen or item not in allowed:
                 continue
             if not 0 <= item < len(article.sentences):
