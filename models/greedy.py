@@ -56,6 +56,15 @@ class GrammarSampler:
             raise RuntimeError("the grammar allows no token here")
         return int(self._all_np["id"][best])
 
+    def masked(self, logits: np.ndarray) -> np.ndarray:
+        """A copy of ``logits`` with every token the grammar refuses here set to -inf (costs a
+        whole-vocabulary pass: for the few steps where a caller needs it)."""
+        self._all_np["id"] = self._ids
+        self._all_np["logit"] = logits
+        self._all_np["p"] = 0.0
+        self._apply(self._all, self.n_vocab)
+        return np.array(self._all_np["logit"])
+
     def accept(self, token: int) -> None:
         self._lib.llama_sampler_accept(self._sampler, token)
 

@@ -22,6 +22,7 @@ import codecs
 import ctypes
 import hashlib
 import json
+import math
 import os
 import re
 import threading
@@ -71,23 +72,31 @@ class _CloseJsonBias:
 
 
 class _BooleanProbe:
-    """Logits observer: where the text so far ends in ``"name":`` for a boolean field, it notes
-    the logit of ``true`` minus that of ``false`` (the last such step is the one that chose)."""
+    """Logits observer: at each step where the text so far ends in ``"name"`` or ``"name":`` of
+    a boolean field and the grammar allows both values, it notes the best logit among allowed
+    tokens that begin ``true`` minus the best among those that begin ``false``; the last such
+    step is the one where the model chose."""
 
-    _KEY = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*:\s*$')
+    _KEY = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*(?::\s*)?$')
 
-    def __init__(self, fields: frozenset[str], true_ids: Any, false_ids: Any) -> None:
+    def __init__(
+        self, fields: frozenset[str], true_ids: Any, false_ids: Any, sampler: GrammarSampler
+    ) -> None:
         self.fields = fields
         self.true_ids = true_ids
         self.false_ids = false_ids
+        self.sampler = sampler
         self.text: list[str] = []
         self.margins: dict[str, float] = {}
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         match = self._KEY.search("".join(self.text[-16:]))
         if match and match.group(1) in self.fields:
-            margin = float(scores[self.true_ids].max() - scores[self.false_ids].max())
-            self.margins[match.group(1)] = margin
+            allowed = self.sampler.masked(scores)
+            best_true = allowed[self.true_ids].max()
+            best_false = allowed[self.false_ids].max()
+            if math.isfinite(best_true) and math.isfinite(best_false):
+                self.margins[match.group(1)] = float(best_true - best_false)
         return scores
 
 
@@ -228,7 +237,7 @@ class LocalLLM:
             self._lib.llama_sampler_free(probe)
             grammar = gbnf
             self._grammars[key] = grammar
-            # Schemas vary per question (the offered evidence numbers): keep the recent ones.
+            # Callers may vary the schema per call: keep the recent ones.
             if len(self._grammars) > _GRAMMARS_KEPT:
                 self._grammars.popitem(last=False)
         return grammar
@@ -259,11 +268,8 @@ class LocalLLM:
         room = self.n_ctx - len(tokens)
         max_tokens = max(1, min(max_tokens, room))
         closer = _CloseJsonBias(self._closing_token_ids()) if grammar is not None else None
-        probe = None
+        probe: _BooleanProbe | None = None
         fields = _boolean_fields(schema) if schema is not None else frozenset()
-        if fields:
-            true_ids, false_ids = self._boolean_token_ids()
-            probe = _BooleanProbe(fields, true_ids, false_ids)
 
         def bias(input_ids: Any, scores: Any) -> Any:
             if probe is not None:
@@ -282,12 +288,15 @@ class LocalLLM:
                 if grammar is not None
                 else None
             )
+            if fields and sampler is not None:
+                true_ids, false_ids = self._boolean_token_ids()
+                probe = _BooleanProbe(fields, true_ids, false_ids, sampler)
             decoder = codecs.getincrementaldecoder("utf-8")(errors="ignore")
             pieces: list[bytes] = []
             completion = 0
             first_token_ms = 0.0
             finish_reason = "length"
-            observe = bias if closer is not None or probe is not None else None
+            observe = bias if closer is not None else None
             for token in greedy_tokens(llm, self._lib, tokens, sampler, bias=observe):
                 if not first_token_ms:
                     first_token_ms = (time.perf_counter() - start) * 1000.0
@@ -326,16 +335,17 @@ class LocalLLM:
         )
 
     def _boolean_token_ids(self) -> tuple[Any, Any]:
-        """Tokens that spell ``true`` / ``false`` (with or without a leading space)."""
+        """Tokens that begin the value ``true`` / ``false``: "t", " tr", ":true", ..."""
         if self._boolean_ids is None:
             import numpy as np
 
             model = self._require_model()._model
             found: dict[bytes, list[int]] = {b"true": [], b"false": []}
             for i in range(self._llm.n_vocab()):
-                piece = model.token_to_piece(i).rstrip(b"\0").strip(b" ")
-                if piece in found:
-                    found[piece].append(i)
+                piece = model.token_to_piece(i).rstrip(b"\0").lstrip(b" \t\n:").rstrip(b" ")
+                for word, ids in found.items():
+                    if piece and word.startswith(piece):
+                        ids.append(i)
             if not found[b"true"] or not found[b"false"]:
                 raise LLMError(f"{self.name}: no token spells true/false")
             self._boolean_ids = (
