@@ -108,13 +108,13 @@ class Settings(BaseSettings):
         "supported answer is replaced by a refusal.",
     )
     min_answerable_margin: float = Field(
-        default=0.0,
+        default=-1.0,
         ge=-20.0,
         le=20.0,
         description="The model's answerability judgement: answer when the logit of "
         '"answerable": true minus that of false is at least this. 0 is the model\'s own choice; '
-        "lower answers more, higher refuses more (in-process model only; a server's choice "
-        "stands).",
+        "the default -1 refuses only when the model is clearly sure the article does not answer "
+        "(in-process model only; a server's choice stands).",
     )
 
     # --- the language model ---------------------------------------------------------------------
