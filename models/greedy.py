@@ -56,14 +56,16 @@ class GrammarSampler:
             raise RuntimeError("the grammar allows no token here")
         return int(self._all_np["id"][best])
 
-    def masked(self, logits: np.ndarray) -> np.ndarray:
-        """A copy of ``logits`` with every token the grammar refuses here set to -inf (costs a
-        whole-vocabulary pass: for the few steps where a caller needs it)."""
-        self._all_np["id"] = self._ids
-        self._all_np["logit"] = logits
-        self._all_np["p"] = 0.0
-        self._apply(self._all, self.n_vocab)
-        return np.array(self._all_np["logit"])
+    def allowed(self, logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """``logits[ids]``, with -inf for each token of ``ids`` the grammar refuses here; asks
+        the grammar about those tokens only."""
+        data = (self._lib.llama_token_data * len(ids))()
+        view = np.ctypeslib.as_array(data)
+        view["id"] = ids
+        view["logit"] = logits[ids]
+        view["p"] = 0.0
+        self._apply(data, len(ids))
+        return np.array(view["logit"])
 
     def accept(self, token: int) -> None:
         self._lib.llama_sampler_accept(self._sampler, token)

@@ -75,7 +75,7 @@ class _BooleanProbe:
     """Logits observer: at each step where the text so far ends in ``"name"`` or ``"name":`` of
     a boolean field and the grammar allows both values, it notes the best logit among allowed
     tokens that begin ``true`` minus the best among those that begin ``false``; the last such
-    step is the one where the model chose."""
+    step is the one where the model chose. Only those few tokens are put to the grammar."""
 
     _KEY = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*(?::\s*)?$')
 
@@ -92,9 +92,8 @@ class _BooleanProbe:
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         match = self._KEY.search("".join(self.text[-16:]))
         if match and match.group(1) in self.fields:
-            allowed = self.sampler.masked(scores)
-            best_true = allowed[self.true_ids].max()
-            best_false = allowed[self.false_ids].max()
+            best_true = self.sampler.allowed(scores, self.true_ids).max()
+            best_false = self.sampler.allowed(scores, self.false_ids).max()
             if math.isfinite(best_true) and math.isfinite(best_false):
                 self.margins[match.group(1)] = float(best_true - best_false)
         return scores
