@@ -132,6 +132,22 @@ def _history_block(history: Sequence[Turn]) -> str:
     return "\n".join(lines) + "\n\n"
 
 
+def number_ranges(numbers: Sequence[int]) -> str:
+    """``[2, 3, 4, 5, 9]`` -> ``"2-5, 9"``: the same sentences in a third of the tokens, each of
+    which the model would otherwise read before its first answer token."""
+    ordered = sorted(set(numbers))
+    runs: list[str] = []
+    start = prev = None
+    for n in [*ordered, None]:
+        if n is not None and prev is not None and n == prev + 1:
+            prev = n
+            continue
+        if start is not None:
+            runs.append(str(start) if start == prev else f"{start}-{prev}")
+        start = prev = n
+    return ", ".join(runs)
+
+
 def _quote_question(question: str) -> str:
     # Quoted and flattened to one line so that the question cannot pose as a new prompt section.
     flat = " ".join(question.split())
@@ -150,7 +166,7 @@ def build_prompt(
     user = QUESTION_TEMPLATE.format(
         history=_history_block(history),
         question=_quote_question(question),
-        offered=", ".join(str(i) for i in offered),
+        offered=number_ranges(offered),
     )
     if article_in_prefix:
         system = system_prompt(article)
