@@ -166,7 +166,10 @@ def run_bench(
     note(f"pipeline on {len(questions)} questions")
     answerer = build_answerer(settings)
     answerer.cache.clear()
-    retrieve, first, total, gen_tps = [], [], [], []
+    retrieve, first, total = [], [], []
+    # Generation speed pooled over all answers (tokens after the first / their time): a median
+    # of per-answer rates swings with the few-token answers.
+    gen_tokens, gen_seconds = 0, 0.0
     for q in questions:
         a = answerer.answer(q)
         retrieve.append(a.timings_ms["retrieve"])
@@ -176,7 +179,8 @@ def run_bench(
             gen_ms = a.timings_ms.get("llm_total", 0.0) - a.timings_ms.get("llm_first_token", 0.0)
             tokens = a.usage.get("completion_tokens", 0)
             if gen_ms > 0 and tokens > 1:
-                gen_tps.append((tokens - 1) / (gen_ms / 1000))
+                gen_tokens += tokens - 1
+                gen_seconds += gen_ms / 1000
     t0 = time.perf_counter()
     answerer.answer(questions[0])
     cached_ms = (time.perf_counter() - t0) * 1000
@@ -197,7 +201,7 @@ def run_bench(
     # 2,000-token context costs more than over an empty one, for both.
     note(f"raw llama.cpp speed on the same model and threads, at context depth {depth}")
     raw = raw_speed(model_path, threads, n_ctx=settings.n_ctx, depth=depth)
-    gen = statistics.median(gen_tps) if gen_tps else 0.0
+    gen = gen_tokens / gen_seconds if gen_seconds > 0 else 0.0
     result = BenchResult(
         {
             "date": date.today().isoformat(),
