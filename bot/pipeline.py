@@ -349,10 +349,7 @@ class AnswerPipeline:
         if self.ranker is not None:
             chosen = self.ranker.best(query, text, offered)
         else:
-            scores = [
-                support(text, [sentence_text(self.article, self.article.sentences[i])]).ratio
-                for i in offered
-            ]
+            scores = [support(text, [self._article_lines[i]]).ratio for i in offered]
             chosen = offered[max(range(len(offered)), key=lambda j: (scores[j], -j))]
         return self.citations_for([chosen], offered) if chosen is not None else ()
 
