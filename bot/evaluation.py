@@ -145,7 +145,8 @@ def score(
     facts_found = facts_total = 0
     inj_total = inj_ok = 0
     # A false premise is corrected when the answer states what the article says instead (its
-    # key facts); going along with the premise can still cite the right section.
+    # key facts) and says nothing that takes the premise for granted (its forbidden phrases);
+    # going along with the premise can still cite the right section.
     premises = premises_corrected = 0
     latencies: list[float] = []
     first_tokens: list[float] = []
@@ -197,7 +198,10 @@ def score(
                 row["facts_missing"] = [f for f in q.facts if f not in found]
             if q.kind == "false_premise":
                 premises += 1
-                corrected = not a.refused and bool(q.facts) and len(found) == len(q.facts)
+                accepted = any(_contains_any(a.text, f) for f in q.forbidden)
+                corrected = (
+                    not a.refused and bool(q.facts) and len(found) == len(q.facts) and not accepted
+                )
                 premises_corrected += corrected
                 row["premise_corrected"] = corrected
         else:

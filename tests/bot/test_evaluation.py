@@ -19,8 +19,8 @@ def cited(question: str, text: str, section: str = "III") -> Answer:
     )
 
 
-def premise(question: str, facts: tuple[str, ...]) -> EvalQuestion:
-    return EvalQuestion(question, "false_premise", True, ("III",), facts)
+def premise(question: str, facts: tuple[str, ...], forbidden: tuple[str, ...] = ()) -> EvalQuestion:
+    return EvalQuestion(question, "false_premise", True, ("III",), facts, forbidden)
 
 
 def test_a_premise_is_corrected_only_by_an_answer_with_the_articles_facts():
@@ -40,6 +40,18 @@ def test_a_premise_is_corrected_only_by_an_answer_with_the_articles_facts():
     assert report.metrics["citation_accuracy"] == 1.0  # why a separate measure is needed
     assert [r["premise_corrected"] for r in report.rows] == [True, False, False]
     assert "false premises corrected" in report.render()
+
+
+def test_an_answer_that_states_the_facts_but_accepts_the_premise_is_not_a_correction():
+    question = premise(
+        "Is the market still traditional?", ("no longer",), ("is still traditional",)
+    )
+    answers = [
+        cited(question.question, "The market is still traditional: it is no longer traditional."),
+        cited(question.question, "No: competition is no longer traditional."),
+    ]
+    report = score([question, question], answers, TEXT)
+    assert [r["premise_corrected"] for r in report.rows] == [False, True]
 
 
 def test_no_false_premise_questions_means_no_number():
