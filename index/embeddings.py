@@ -72,6 +72,7 @@ class Embedder:
         self._lock = threading.Lock()
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self._recent_lock = threading.Lock()
+        self._whole_words: frozenset[str] | None = None
 
     @property
     def model(self) -> SentenceTransformer:
@@ -168,6 +169,13 @@ class Embedder:
             while len(self._recent) > RECENT_QUERIES:
                 self._recent.popitem(last=False)
         return vector
+
+    def is_whole_word(self, word: str) -> bool:
+        """Whether the tokenizer holds ``word`` as one piece of its vocabulary: everyday English
+        words are whole, names and rare terms ("deepseek", "omni") are split into pieces."""
+        if self._whole_words is None:
+            self._whole_words = frozenset(self.model.tokenizer.get_vocab())
+        return word.lower() in self._whole_words
 
     def warm(self) -> float:
         """Load the model and run one encoding so the first real query is fast; returns seconds."""

@@ -87,3 +87,9 @@ def test_repeated_queries_reuse_their_vector(embedder: Embedder) -> None:
     other = embedder.encode_query("What is FinTech?")
     assert other is not first
     np.testing.assert_allclose(first, embedder.encode(["Who is Alipay's rival?"])[0], atol=1e-6)
+
+
+def test_whole_words_are_those_the_tokenizer_holds_in_one_piece(embedder: Embedder) -> None:
+    assert embedder.is_whole_word("well") and embedder.is_whole_word("Leader")
+    assert not embedder.is_whole_word("deepseek")
+    assert not embedder.is_whole_word("omni-reality")
