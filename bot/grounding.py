@@ -29,7 +29,7 @@ _STOPWORD_TEXT = """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     # Enough to match "experiments"/"experiment", "launching"/"launch", "integrated"/"integrate".
     for suffix in ("ing", "ed", "es", "s", "ly"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
@@ -59,13 +59,13 @@ def support(answer: str, sources: Iterable[str]) -> Support:
     for text in sources:
         for word in content_words(text):
             known.add(word)
-            known.add(_stem(word))
+            known.add(stem(word))
             # Hyphenated terms ("C-end-centric") also support their parts.
             for part in word.split("-"):
                 known.add(part)
-                known.add(_stem(part))
+                known.add(stem(part))
     words = content_words(answer)
     if not words:
         return Support(1.0, 0, ())
-    missing = [w for w in words if w not in known and _stem(w) not in known]
+    missing = [w for w in words if w not in known and stem(w) not in known]
     return Support(1 - len(missing) / len(words), len(words), tuple(dict.fromkeys(missing)))
