@@ -2,6 +2,9 @@
 
 Truthfulness comes from the design rather than from the model's good will:
 - a relevance gate refuses questions whose best passage is not close enough, before any generation;
+- a question whose names or specific terms the article contradicts ("Why did Alipay adopt
+  deepseek?": only Tencent is said to embrace it) is answered with that correction and the
+  retrieved sentence that says so, without the model (``bot.premises``);
 - the model writes grammar-constrained JSON: an answer and its judgement of whether the article
   answers the question; it names no sources;
 - the pipeline cites the retrieved sentence closest in meaning to the question and the answer, so
@@ -25,6 +28,7 @@ from typing import Any, Protocol
 from bot.answer import Answer, Citation, SourcePassage, Turn
 from bot.citing import SentenceRanker
 from bot.grounding import support
+from bot.premises import PremiseChecker, PremiseIssue
 from bot.prompt import build_prompt, sentence_text, system_prompt
 from index.article import Article
 from index.retrieval import Hit
@@ -62,6 +66,8 @@ class PipelineConfig:
     # margins down to -0.6; off-topic questions are refused by the gate and the support check.
     # Backends that do not report logits fall back to the model's choice.
     min_answerable_margin: float = -1.0
+    # Correct questions whose names or specific terms the article contradicts (bot.premises).
+    check_premises: bool = True
     cache_size: int = 256
     # Above this many tokens the article no longer goes into the fixed prefix; the retrieved
     # sentences then travel with each question instead.
@@ -112,6 +118,7 @@ class AnswerPipeline:
         *,
         index_version: str = "",
         ranker: SentenceRanker | None = None,
+        premises: PremiseChecker | None = None,
     ) -> None:
         self.article = article
         # Without a ranker (unit tests with fakes) citations fall back to word overlap.
@@ -119,6 +126,7 @@ class AnswerPipeline:
         self.retriever = retriever
         self.llm = llm
         self.config = config or PipelineConfig()
+        self.premises = premises if self.config.check_premises else None
         self.index_version = index_version or article.sha256
         self.cache = AnswerCache(self.config.cache_size)
         self._lock = threading.Lock()
@@ -224,6 +232,15 @@ class AnswerPipeline:
 
         # In retrieval order: the best passage's sentences win ties between citations.
         ranked = list(dict.fromkeys(i for h in hits for i in h.passage.sentence_indices))
+        issue = self.premises.check(stripped) if self.premises is not None else None
+        if issue is not None:
+            corrected = self._correct(
+                question, query, issue, ranked, passages, retrieve_ms, started
+            )
+            if corrected is not None:
+                if on_text is not None and not corrected.refused:
+                    on_text(corrected.text)
+                return corrected
         offered = sorted(ranked)
         parts = build_prompt(
             self.article,
@@ -272,6 +289,60 @@ class AnswerPipeline:
             passages,
             timings,
             usage,
+        )
+
+    def _correct(
+        self,
+        question: str,
+        query: str,
+        issue: PremiseIssue,
+        ranked: Sequence[int],
+        passages: tuple[SourcePassage, ...],
+        retrieve_ms: float,
+        started: float,
+    ) -> Answer | None:
+        """The answer to a question with a false premise: what it gets wrong, and the retrieved
+        sentence that says what the article does say (one using the term, if the premise ties a
+        term to the wrong name). A name the article never mentions, with no retrieved sentence
+        about the rest of the question, is a refusal that says so. None when a term is misused
+        but no retrieved sentence uses it: the model then answers as usual."""
+        premises = self.premises
+        assert premises is not None
+        if issue.sentences:
+            candidates = [i for i in ranked if i in set(issue.sentences)]
+        else:
+            candidates = list(ranked)
+        chosen: int | None = None
+        if self.ranker is not None:
+            chosen = self.ranker.best(query, query, candidates)
+        elif candidates:
+            # Without a ranker (tests with stand-in parts): the sentence sharing most words.
+            chosen = max(candidates, key=lambda i: premises.overlap(issue, i))
+        if chosen is not None and not issue.sentences and not premises.about(issue, chosen):
+            chosen = None
+        citations = self.citations_for([chosen], ranked) if chosen is not None else ()
+        log.info("premise: %s %r (%s)", issue.kind, issue.term, issue.name or "-")
+        total = (time.perf_counter() - started) * 1000
+        timings = {"retrieve": retrieve_ms, "first_token": total, "total": total}
+        if not citations:
+            if issue.sentences:
+                return None
+            return Answer(
+                question=question,
+                text=issue.message(),
+                refused=True,
+                passages=passages,
+                timings_ms=timings,
+                refusal_reason="unknown_name",
+            )
+        return Answer(
+            question=question,
+            text=issue.correction(citations[0].quote),
+            refused=False,
+            citations=citations,
+            passages=passages,
+            timings_ms=timings,
+            usage={"prompt_tokens": 0, "completion_tokens": 0},
         )
 
     def _verify(

@@ -116,6 +116,13 @@ class Settings(BaseSettings):
         "the default -1 refuses only when the model is clearly sure the article does not answer "
         "(in-process model only; a server's choice stands).",
     )
+    check_premises: bool = Field(
+        default=True,
+        description="Before asking the model, check the question's names and specific terms "
+        "against the article; a question that names something the article never mentions, or "
+        'ties a name to a term the article never uses with it ("Why did Alipay adopt '
+        "deepseek?\"), is answered with that correction and the article's own sentence.",
+    )
 
     # --- the language model ---------------------------------------------------------------------
     model: str = Field(

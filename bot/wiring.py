@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.citing import SentenceRanker
 from bot.pipeline import AnswerPipeline, PipelineConfig
+from bot.premises import PremiseChecker
 from bot.prompt import sentence_text
 from bot.settings import Settings, SettingsError
 from index.article import Article, ArticleError, load_article
@@ -110,6 +111,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         min_relevance=settings.min_relevance,
         min_support=settings.min_support,
         min_answerable_margin=settings.min_answerable_margin,
+        check_premises=settings.check_premises,
         max_question_chars=settings.max_question_chars,
         max_answer_tokens=settings.max_answer_tokens,
         cache_size=settings.answer_cache_size,
@@ -121,6 +123,7 @@ def build_answerer(settings: Settings, *, progress: bool = False) -> AnswerPipel
     article, embedder, index, retriever = open_index(settings, progress=progress)
     llm = make_llm(settings)
     ranker = SentenceRanker(embedder, [sentence_text(article, s) for s in article.sentences])
+    premises = PremiseChecker(article, embedder.is_whole_word)
     pipeline = AnswerPipeline(
         article,
         retriever,
@@ -128,6 +131,7 @@ def build_answerer(settings: Settings, *, progress: bool = False) -> AnswerPipel
         pipeline_config(settings),
         index_version=index.content_hash,
         ranker=ranker,
+        premises=premises,
     )
     ms = pipeline.warm()
     log.info(

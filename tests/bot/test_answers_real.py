@@ -80,3 +80,18 @@ def test_off_topic_question_is_refused_without_asking_the_model(real_pipeline):
     assert answer.refused and answer.refusal_reason == "off_topic"
     assert "Paris" not in answer.text
     assert answer.usage.get("completion_tokens", 0) == 0
+
+
+def test_false_premises_the_articles_words_expose_are_corrected(real_pipeline):
+    answer = real_pipeline.answer("Why did Alipay adopt deepseek?")
+    assert not answer.refused
+    assert answer.text.startswith("The article doesn't link Alipay to deepseek.")
+    assert "Tencent fully embracing deepseek" in answer.text
+    assert answer.sections == ("III",)
+    assert answer.usage["completion_tokens"] == 0  # answered without the model
+
+    answer = real_pipeline.answer("Why did Alipay launch its AI assistant during the World Cup?")
+    assert not answer.refused
+    assert "doesn't mention the World Cup" in answer.text
+    assert "European Championship" in answer.text
+    assert answer.sections == ("III",)

@@ -16,6 +16,7 @@ import pytest
 
 from bot.answer import Turn
 from bot.pipeline import AnswerPipeline, PipelineConfig, normalise_question
+from bot.premises import PremiseChecker
 from bot.prompt import answer_schema, build_prompt, number_ranges, system_prompt
 from index.article import Article, load_article
 from index.passages import Passage, make_passages
@@ -363,3 +364,70 @@ def test_sentence_numbers_do_not_count_as_support(article, passages):
 )
 def test_offered_numbers_are_written_as_ranges(numbers, text):
     assert number_ranges(numbers) == text
+
+
+def _with_premises(article, hits, **config):
+    pipeline, llm = make(
+        article,
+        hits,
+        lambda s: {"answer": "Alipay is building platforms.", "answerable": True},
+        **config,
+    )
+    if pipeline.config.check_premises:
+        # Stand-in for the tokenizer's vocabulary: every word is common but these.
+        rare = {"deepseek", "alipay", "tencent", "alibaba", "bytedance"}
+        pipeline.premises = PremiseChecker(article, lambda word: word.lower() not in rare)
+    return pipeline, llm
+
+
+def test_a_false_premise_is_corrected_from_a_retrieved_sentence(article, passages):
+    deepseek = next(s for s in article.sentences if "embracing deepseek" in s.text)
+    hits = [
+        Hit(passage=p, score=0.6, dense=0.6, keyword=0.0)
+        for p in passages
+        if deepseek.index in p.sentence_indices
+    ]
+    pipeline, llm = _with_premises(article, hits)
+    streamed: list[str] = []
+    answer = pipeline.answer("Why did Alipay adopt deepseek?", on_text=streamed.append)
+    assert llm.calls == []  # the model never sees the question
+    assert not answer.refused
+    assert answer.text.startswith("The article doesn't link Alipay to deepseek.")
+    assert deepseek.text in answer.text
+    assert [c.quote for c in answer.citations] == [deepseek.text]
+    assert answer.sections == ("III",)
+    assert "".join(streamed) == answer.text
+
+
+def test_a_premise_with_nothing_retrieved_to_correct_it_goes_to_the_model(article, passages):
+    pipeline, llm = _with_premises(article, hits_for(passages, "I"))
+    answer = pipeline.answer("Why did Alipay adopt deepseek?")
+    assert len(llm.calls) == 1
+    assert answer.text == "Alipay is building platforms."
+
+
+def test_a_name_the_article_lacks_is_corrected_with_the_best_retrieved_sentence(article, passages):
+    hits = hits_for(passages, "III")
+    pipeline, llm = _with_premises(article, hits)
+    answer = pipeline.answer("Why did Alipay launch its AI assistant during the World Cup?")
+    assert llm.calls == []
+    assert answer.text.startswith("The article doesn't mention the World Cup. What it says: ")
+    (citation,) = answer.citations
+    assert "during the European Championship" in citation.quote
+    assert citation.quote in answer.text
+
+
+def test_the_premise_check_can_be_turned_off(article, passages):
+    pipeline, llm = _with_premises(article, hits_for(passages, "III"), check_premises=False)
+    assert pipeline.premises is None
+    pipeline.answer("Why did Alipay adopt deepseek?")
+    assert len(llm.calls) == 1
+
+
+def test_a_name_the_article_lacks_with_nothing_about_the_rest_is_refused(article, passages):
+    pipeline, llm = _with_premises(article, hits_for(passages, "I"))
+    answer = pipeline.answer("Is Alipay bigger than PayPal?")
+    assert llm.calls == []
+    assert answer.refused and answer.refusal_reason == "unknown_name"
+    assert answer.text == "The article doesn't mention PayPal."
+    assert answer.citations == ()
