@@ -48,6 +48,9 @@ TOO_LONG = (
 )
 
 
+_FIGURE = re.compile(r"\d+")
+
+
 class Retrieves(Protocol):
     def search(self, question: str, k: int = 4) -> list[Hit]: ...
 
@@ -398,6 +401,12 @@ class AnswerPipeline:
         citations = self.cite(text, ranked, query)
         if not citations:
             return refusal("uncited")
+        figures = self._figures_not_in(text, citations)
+        if figures:
+            # A year or figure must come from the sentence the answer is cited to; the article's
+            # only year is its date line, and "founded by Alibaba, in 2025" is not about that.
+            log.info("figures not in the cited sentence: %s", ", ".join(figures))
+            return refusal("unsupported")
         return Answer(
             question=question,
             text=text,
@@ -407,6 +416,18 @@ class AnswerPipeline:
             timings_ms=timings,
             usage=usage,
         )
+
+    def _figures_not_in(self, text: str, citations: Sequence[Citation]) -> list[str]:
+        """The numbers of ``text`` that none of the cited sentences holds ("3" matches "03")."""
+        figures = [str(int(f)) for f in _FIGURE.findall(text)]
+        if not figures:
+            return []
+        starts = {c.start for c in citations}
+        cited = " ".join(
+            self._article_lines[s.index] for s in self.article.sentences if s.start in starts
+        )
+        held = {str(int(f)) for f in _FIGURE.findall(cited)}
+        return [f for f in dict.fromkeys(figures) if f not in held]
 
     def cite(self, text: str, offered: Sequence[int], query: str) -> tuple[Citation, ...]:
         """The verified citation of the offered sentence that carries the answer.

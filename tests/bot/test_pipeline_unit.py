@@ -431,3 +431,27 @@ def test_a_name_the_article_lacks_with_nothing_about_the_rest_is_refused(article
     assert answer.refused and answer.refusal_reason == "unknown_name"
     assert answer.text == "The article doesn't mention PayPal."
     assert answer.citations == ()
+
+
+def test_a_figure_the_cited_sentence_lacks_is_refused(article, passages):
+    # Every word occurs somewhere in the article (the year in its date line), yet the sentence
+    # the answer is cited to says nothing of a founding or a year.
+    pipeline, _ = make(
+        article,
+        hits_for(passages, "I"),
+        lambda s: {"answer": "Alipay was founded by Alibaba, in 2025.", "answerable": True},
+    )
+    answer = pipeline.answer("Who founded Alipay, and in which year?")
+    assert answer.refused and answer.refusal_reason == "unsupported"
+    assert answer.citations == ()
+
+
+def test_figures_from_the_cited_sentence_stand(article, passages):
+    pipeline, _ = make(
+        article,
+        hits_for(passages, "Introduction"),
+        lambda s: {"answer": "Published 24 March 2025.", "answerable": True},
+    )
+    answer = pipeline.answer("When was the article published?")
+    assert not answer.refused
+    assert answer.citations[0].quote == "03/24 2025"
