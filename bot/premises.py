@@ -7,7 +7,9 @@ Two kinds of false premise show in the words alone:
 
 - the question names something the article never mentions ("during the World Cup");
 - the question ties a name the article uses (Alipay) to a specific term (deepseek) that no
-  sentence of the article uses together with that name.
+  sentence of the article uses together with that name, or that the sentence gives to another
+  name in its own clause ("Tencent fully embracing deepseek, …, and ByteDance laying the
+  groundwork in AI": deepseek is not ByteDance's).
 
 A term is specific when the embedding model's tokenizer does not hold it as one whole word:
 "deepseek" and "omni-reality" are split into pieces, while everyday words ("well", "play",
@@ -32,6 +34,8 @@ _NAME = re.compile(rf"{_WORD}(?:\s+{_WORD})*")
 # Where a new sentence starts inside a question; a capital there says nothing.
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|[\"'(\[]\s*)$")
 _ROMAN = re.compile(r"^[IVX]+$")
+# Clauses within a sentence: an enumeration gives each name its own ("Tencent …, Alibaba …").
+_CLAUSE = re.compile(r"[,;]\s+")
 
 
 def _terms(text: str) -> set[str]:
@@ -82,6 +86,7 @@ class PremiseChecker:
         self.article = article
         self.is_common_word = is_common_word
         self._sentence_terms = [_terms(s.text) for s in article.sentences]
+        self._clause_terms = [[_terms(c) for c in _CLAUSE.split(s.text)] for s in article.sentences]
         self._vocabulary = set().union(*self._sentence_terms) if self._sentence_terms else set()
         self._names = self._article_names(article)
         # Section labels and headings are names the question may use ("section II").
@@ -141,7 +146,7 @@ class PremiseChecker:
         for name in names:
             for term in specific:
                 using = self._using(term)
-                if using and not any(self._has(i, name) for i in using):
+                if using and not any(self._ties(i, name, term) for i in using):
                     return PremiseIssue(
                         "unpaired",
                         term=_as_written(question, term),
@@ -162,6 +167,22 @@ class PremiseChecker:
     def _using(self, word: str) -> list[int]:
         keys = {word, stem(word)}
         return [i for i, terms in enumerate(self._sentence_terms) if keys & terms]
+
+    def _ties(self, index: int, name: str, term: str) -> bool:
+        """Whether sentence ``index`` ties ``term`` to ``name``: both are in it, and no clause
+        that holds the term gives it to another name instead. In "we see Tencent fully embracing
+        deepseek, Alibaba investing heavily in AI, and ByteDance laying the groundwork in AI",
+        deepseek is Tencent's, not ByteDance's."""
+        if not self._has(index, name):
+            return False
+        keys = {term, stem(term)}
+        for clause in self._clause_terms[index]:
+            if not keys & clause:
+                continue
+            others = {t for t in clause if t in self._names} - {name, stem(name)}
+            if {name, stem(name)} & clause or not others:
+                return True
+        return False
 
     def _has(self, index: int, word: str) -> bool:
         return bool({word, stem(word)} & self._sentence_terms[index])

@@ -35,6 +35,14 @@ def test_a_term_tied_to_a_name_the_article_never_uses_it_with(article, checker):
     )
 
 
+def test_a_term_the_sentence_gives_to_another_name_in_its_own_clause(article, checker):
+    issue = checker.check("Why did ByteDance fully embrace deepseek?")
+    assert issue is not None
+    assert (issue.kind, issue.name, issue.term) == ("unpaired", "ByteDance", "deepseek")
+    # A clause without a name of its own leaves the term to the sentence's names.
+    assert checker.check("How does interconnectivity affect Alipay?") is None
+
+
 def test_a_name_the_article_never_mentions(checker):
     issue = checker.check("Why did Alipay launch its AI assistant during the World Cup?")
     assert issue is not None
