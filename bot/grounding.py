@@ -54,16 +54,23 @@ class Support:
     unsupported: tuple[str, ...]
 
 
+def terms(text: str) -> set[str]:
+    """Content words of ``text`` and their stems; hyphenated terms ("C-end-centric") also by
+    their parts."""
+    found: set[str] = set()
+    for word in content_words(text):
+        found.update((word, stem(word)))
+        if "-" in word:
+            for part in word.split("-"):
+                if part:
+                    found.update((part, stem(part)))
+    return found
+
+
 def support(answer: str, sources: Iterable[str]) -> Support:
     known: set[str] = set()
     for text in sources:
-        for word in content_words(text):
-            known.add(word)
-            known.add(stem(word))
-            # Hyphenated terms ("C-end-centric") also support their parts.
-            for part in word.split("-"):
-                known.add(part)
-                known.add(stem(part))
+        known |= terms(text)
     words = content_words(answer)
     if not words:
         return Support(1.0, 0, ())

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.grounding import content_words, stem
+from bot.grounding import content_words, stem, terms
 from index.article import Article
 
 # A run of capitalised words: "Alipay", "WeChat Pay", "European Championship", "B-end".
@@ -36,18 +36,6 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|[\"'(\[]\s*)$")
 _ROMAN = re.compile(r"^[IVX]+$")
 # Clauses within a sentence: an enumeration gives each name its own ("Tencent …, Alibaba …").
 _CLAUSE = re.compile(r"[,;]\s+")
-
-
-def _terms(text: str) -> set[str]:
-    """Content words of ``text`` and their stems, hyphenated words also by their parts."""
-    found: set[str] = set()
-    for word in content_words(text):
-        found.update((word, stem(word)))
-        if "-" in word:
-            for part in word.split("-"):
-                if part:
-                    found.update((part, stem(part)))
-    return found
 
 
 def _key(word: str) -> str:
@@ -85,8 +73,8 @@ class PremiseChecker:
     def __init__(self, article: Article, is_common_word: Callable[[str], bool]) -> None:
         self.article = article
         self.is_common_word = is_common_word
-        self._sentence_terms = [_terms(s.text) for s in article.sentences]
-        self._clause_terms = [[_terms(c) for c in _CLAUSE.split(s.text)] for s in article.sentences]
+        self._sentence_terms = [terms(s.text) for s in article.sentences]
+        self._clause_terms = [[terms(c) for c in _CLAUSE.split(s.text)] for s in article.sentences]
         self._vocabulary = set().union(*self._sentence_terms) if self._sentence_terms else set()
         self._names = self._article_names(article)
         # Section labels and headings are names the question may use ("section II").
