@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
-from bot.answer import Answer, Answerer, Turn
+from bot.answering import Answer, Answerer, Turn
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")

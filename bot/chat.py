@@ -8,7 +8,7 @@ import sys
 from collections import deque
 from typing import TextIO
 
-from bot.answer import Answer, Answerer, Turn
+from bot.answering import Answer, Answerer, Turn
 from index.article import Article, ArticleError
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TextIO
 
 from bot import __version__
-from bot.answer import Answer
+from bot.answering import Answer
 from bot.settings import Settings, SettingsError, load_settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bot.answer import Answer, Answerer
+from bot.answering import Answer, Answerer
 
 TARGETS = {
     "citation_accuracy": (">=", 0.90),

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.answer import Answer
+from bot.answering import Answer
 
 PREFIX = "article_bot_"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

@@ -10,10 +10,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from bot.citing import SentenceRanker
-from bot.pipeline import AnswerPipeline, PipelineConfig
-from bot.premises import PremiseChecker
-from bot.prompt import sentence_text
+from bot.answering import (
+    AnswerPipeline,
+    PipelineConfig,
+    PremiseChecker,
+    SentenceRanker,
+    sentence_text,
+)
 from bot.settings import Settings, SettingsError
 from index.article import Article, ArticleError, load_article
 from index.embeddings import Embedder, EmbedderError

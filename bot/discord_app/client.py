@@ -14,8 +14,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answer import Answer, Turn
 from bot.answer_queue import AnswerQueue, Cooldown, MetricsSink, QueueFull
+from bot.answering import Answer, Turn
 from bot.discord_app.format import (
     CONTENT_LIMIT,
     answer_embeds,

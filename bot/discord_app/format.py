@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.answer import Answer, Citation
+from bot.answering import Answer, Citation
 from bot.discord_app.text_split import shorten, split_text
 from index.article import Article, Section
 

@@ -19,8 +19,8 @@ import discord
 import yarl
 from discord.gateway import DiscordWebSocket
 
-from bot.answer import Answer, Answerer, Turn
 from bot.answer_queue import AnswerQueue, MetricsSink
+from bot.answering import Answer, Answerer, Turn
 from bot.discord_app.client import ArticleBot
 from bot.settings import Settings
 from index.article import Article

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.citing import SentenceRanker
-from bot.prompt import sentence_text
+from bot.answering.citing import SentenceRanker
+from bot.answering.prompt import sentence_text
 from index.article import Article, load_article
 from index.embeddings import Embedder
 

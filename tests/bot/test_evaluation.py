@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.answer import Answer, Citation
+from bot.answering.answer import Answer, Citation
 from bot.evaluation import EvalQuestion, score
 
 TEXT = "Tencent fully embraced deepseek. Alipay launched an assistant."

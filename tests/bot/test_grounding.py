@@ -1,4 +1,4 @@
-from bot.grounding import content_words, support
+from bot.answering.grounding import content_words, support
 
 SOURCE = [
     "Alipay has also conducted AI-related experiments, such as launching an AI smart assistant "

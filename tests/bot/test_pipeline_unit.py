@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from bot.answer import Turn
-from bot.pipeline import AnswerPipeline, PipelineConfig, normalise_question
-from bot.premises import PremiseChecker
-from bot.prompt import answer_schema, build_prompt, number_ranges, system_prompt
+from bot.answering.answer import Turn
+from bot.answering.pipeline import AnswerPipeline, PipelineConfig, normalise_question
+from bot.answering.premises import PremiseChecker
+from bot.answering.prompt import answer_schema, build_prompt, number_ranges, system_prompt
 from index.article import Article, load_article
 from index.passages import Passage, make_passages
 from index.retrieval import Hit

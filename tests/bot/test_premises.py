@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.answering.premises import PremiseChecker, PremiseIssue
 from bot.evaluation import load_questions
-from bot.premises import PremiseChecker, PremiseIssue
 from index.article import Article, load_article
 from index.embeddings import Embedder
 

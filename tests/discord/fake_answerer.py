@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.answer import Answer, Citation, Turn
+from bot.answering.answer import Answer, Citation, Turn
 from index.article import Article
 
 OFF_TOPIC = "The article doesn't cover that. Ask me about Alipay's strategy."

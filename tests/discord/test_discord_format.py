@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.answer import Answer, Citation
+from bot.answering.answer import Answer, Citation
 from bot.discord_app.format import (
     CONTENT_LIMIT,
     CURSOR,

@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from bot.answer import Answer, Turn
 from bot.answer_queue import (
     FAILED_TEXT,
     SHUTTING_DOWN_TEXT,
@@ -17,6 +16,7 @@ from bot.answer_queue import (
     Cooldown,
     QueueFull,
 )
+from bot.answering.answer import Answer, Turn
 
 
 class GatedAnswerer:

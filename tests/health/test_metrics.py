@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.answer import Answer, Citation
+from bot.answering.answer import Answer, Citation
 from bot.health import LATENCY_BUCKETS_S, Metrics
 
 from .exposition import ExpositionError, parse

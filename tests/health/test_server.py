@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from bot.answer import Answer, Citation
+from bot.answering.answer import Answer, Citation
 from bot.health import CONTENT_TYPE, HealthServerError, Metrics, bound_port, start_health_server
 
 from .exposition import parse

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from bot.answer import Turn
+from bot.answering import Turn
 from bot.discord_app.format import help_text
 from bot.discord_app.live import ChannelTarget
 from bot.discord_app.text_split import shorten

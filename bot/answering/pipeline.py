@@ -4,7 +4,7 @@ Truthfulness comes from the design rather than from the model's good will:
 - a relevance gate refuses questions whose best passage is not close enough, before any generation;
 - a question whose names or specific terms the article contradicts ("Why did Alipay adopt
   deepseek?": only Tencent is said to embrace it) is answered with that correction and the
-  retrieved sentence that says so, without the model (``bot.premises``);
+  retrieved sentence that says so, without the model (``bot.answering.premises``);
 - the model writes grammar-constrained JSON: an answer and its judgement of whether the article
   answers the question; it names no sources;
 - the pipeline cites the retrieved sentence closest in meaning to the question and the answer, so
@@ -25,11 +25,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from bot.answer import Answer, Citation, SourcePassage, Turn
-from bot.citing import SentenceRanker
-from bot.grounding import support
-from bot.premises import PremiseChecker, PremiseIssue
-from bot.prompt import build_prompt, sentence_text, system_prompt
+from bot.answering.answer import Answer, Citation, SourcePassage, Turn
+from bot.answering.citing import SentenceRanker
+from bot.answering.grounding import support
+from bot.answering.premises import PremiseChecker, PremiseIssue
+from bot.answering.prompt import build_prompt, sentence_text, system_prompt
 from index.article import Article
 from index.retrieval import Hit
 from models.backend import LLMBackend
@@ -69,7 +69,8 @@ class PipelineConfig:
     # margins down to -0.6; off-topic questions are refused by the gate and the support check.
     # Backends that do not report logits fall back to the model's choice.
     min_answerable_margin: float = -1.0
-    # Correct questions whose names or specific terms the article contradicts (bot.premises).
+    # Correct questions whose names or specific terms the article contradicts
+    # (bot.answering.premises).
     check_premises: bool = True
     cache_size: int = 256
     # Above this many tokens the article no longer goes into the fixed prefix; the retrieved
@@ -433,8 +434,8 @@ class AnswerPipeline:
         """The verified citation of the offered sentence that carries the answer.
 
         ``offered`` is in retrieval order. With a ranker the sentence is chosen by meaning (see
-        ``bot.citing``); without one (tests with stand-in parts), by the share of the answer's
-        content words it holds, the better-retrieved sentence winning a tie.
+        ``bot.answering.citing``); without one (tests with stand-in parts), by the share of the
+        answer's content words it holds, the better-retrieved sentence winning a tie.
         """
         if not offered:
             return ()

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.grounding import content_words, stem, terms
+from bot.answering.grounding import content_words, stem, terms
 from index.article import Article
 
 # A run of capitalised words: "Alipay", "WeChat Pay", "European Championship", "B-end".

@@ -7,8 +7,8 @@ the retrieved sentences, and (for thread follow-ups) a few earlier turns.
 
 The model answers in grammar-constrained JSON: an answer and whether the article answers the
 question. It names no sources at all; the pipeline cites one of the retrieved sentences, chosen
-by meaning (``bot.citing``), and the quote shown to users is that sentence's exact text, taken
-from the article, never from the model.
+by meaning (``bot.answering.citing``), and the quote shown to users is that sentence's exact
+text, taken from the article, never from the model.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.answer import Turn
+from bot.answering.answer import Turn
 from index.article import Article, Sentence
 
 INSTRUCTIONS = """\
@@ -106,7 +106,7 @@ def answer_schema() -> dict[str, Any]:
     The answer comes first so it can stream at once; the model judges whether the article really
     answers the question after writing it (small models asked first lean towards "no"). The
     model names no sources: the pipeline cites a retrieved sentence it chooses itself
-    (``bot.citing``), so no citation can come from the model.
+    (``bot.answering.citing``), so no citation can come from the model.
     """
     return {
         "type": "object",
