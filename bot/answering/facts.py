@@ -1,0 +1,205 @@
+"""What an answer asserts that a reader can check against its quote: names and figures.
+
+A small model that copies from a sentence naming two companies sometimes gives the deed to the
+wrong one ("Alibaba's ecosystem" in the quote, another company's in the answer), and one that
+fills a gap reaches for a year or figure from elsewhere in the article. Under a verified quote
+such an answer looks checked, so the pipeline holds every name and figure of an answer to the
+sentence it is cited to, and the evaluation counts the answers that break the rule.
+
+The checks are lexical on purpose: cheap, deterministic, and explainable in a log line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.answering.grounding import content_words, stem, terms
+
+# A word as written: letters, digits and the joins inside names ("JD.com", "C-end", "O'Neil").
+_WORD = re.compile(r"[^\W_](?:[\w&]|[-.'’](?=[^\W_]))*")
+_SENTENCE_END = re.compile(r"[.!?]['\"”’)]*\s+|[:;]\s+|\n+")
+_FIGURE = re.compile(r"\d+")
+_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
+
+# Capitalised only because they begin a sentence or are the pronoun "I", not names.
+_NOT_NAMES = frozenset({"i"})
+
+YES_NO_OPENERS = frozenset(
+    [
+        "am",
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "can",
+        "could",
+        "will",
+        "would",
+        "shall",
+        "should",
+        "may",
+        "might",
+        "must",
+    ]
+)
+
+
+def _base(word: str) -> str:
+    return _POSSESSIVE.sub("", word).lower()
+
+
+def _is_capitalised(word: str) -> bool:
+    return word[:1].isupper()
+
+
+def _has_inner_capital(word: str) -> bool:
+    return any(c.isupper() for c in word[1:])
+
+
+@dataclass(frozen=True)
+class Claims:
+    """The names and figures a text asserts, lower-cased, possessives dropped."""
+
+    names: tuple[str, ...]
+    figures: tuple[str, ...]
+
+
+def claims(text: str, known_names: Iterable[str] = ()) -> Claims:
+    """The names and figures of ``text``.
+
+    A name is a capitalised word that does not begin a sentence, or one that does and is either
+    written with an inner capital ("WeChat", "JD") or one of ``known_names`` (the article's own
+    names, lower-cased): a sentence-initial "However" is not a name, "Tencent" is.
+    """
+    known = {k.lower() for k in known_names}
+    names: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        words = _WORD.findall(sentence)
+        for position, word in enumerate(words):
+            if not _is_capitalised(word) or word[0].isdigit():
+                continue
+            base = _base(word)
+            if base in _NOT_NAMES:
+                continue
+            if position == 0 and not (_has_inner_capital(word) or base in known):
+                continue
+            names.append(base)
+    figures = [str(int(f)) for f in _FIGURE.findall(text)]
+    return Claims(tuple(dict.fromkeys(names)), tuple(dict.fromkeys(figures)))
+
+
+def words_of(text: str) -> set[str]:
+    """Lower-cased words of ``text`` with possessives dropped, and the parts of joined words."""
+    found: set[str] = set()
+    for word in _WORD.findall(text):
+        base = _base(word)
+        found.add(base)
+        found.update(p for p in re.split(r"[-.'’]", base) if p)
+    return found
+
+
+def _held(name: str, words: set[str]) -> bool:
+    if name in words:
+        return True
+    # "Alipays" or "users'" against "Alipay", "user": a plural or possessive of a held word.
+    return name.rstrip("s'’") in words or f"{name}s" in words
+
+
+def unsupported_claims(
+    answer: str,
+    sources: Iterable[str],
+    *,
+    known_names: Iterable[str] = (),
+    also_allowed: str = "",
+) -> list[str]:
+    """The names and figures of ``answer`` that no text of ``sources`` holds.
+
+    ``also_allowed`` (the question) lends its names to the answer only when the sources name
+    nobody at all: "What did Alipay launch?" answered "Alipay launched ..." from "It launched ..."
+    is no wrong actor, but the same answer from "Tencent launched ..." is.
+    """
+    texts = list(sources)
+    source_words: set[str] = set()
+    for text in texts:
+        source_words |= words_of(text)
+    known = list(known_names)
+    answer_claims = claims(answer, known)
+    source_names = {n for text in texts for n in claims(text, known).names}
+    lent: set[str] = set()
+    if also_allowed and not source_names:
+        lent = set(claims(also_allowed, known).names)
+    missing = [n for n in answer_claims.names if not _held(n, source_words) and n not in lent]
+    source_figures = {f for text in texts for f in (str(int(x)) for x in _FIGURE.findall(text))}
+    missing += [f for f in answer_claims.figures if f not in source_figures]
+    return missing
+
+
+_CLAUSE = re.compile(r"[,;:]\s+|\s+(?:and|but|while|whereas)\s+")
+
+
+def _clauses(text: str, known: Sequence[str]) -> list[tuple[set[str], set[str]]]:
+    """Each clause of ``text`` as (its names, its content words and their stems)."""
+    return [(set(claims(clause, known).names), terms(clause)) for clause in _CLAUSE.split(text)]
+
+
+def misattributed(answer: str, source: str, *, known_names: Iterable[str] = ()) -> list[str]:
+    """Words the answer gives to a name that the source gives only to other names.
+
+    Clause by clause: a content word of an answer clause that names someone must, in the source,
+    stand in a clause of one of those names or of nobody. "Alipay's ecosystem provides users"
+    against "demand flooded Alipay with traffic, and Alibaba's extensive ecosystem provided
+    users" gives Alibaba's ecosystem to Alipay; "Alipay is backed by Alibaba's ecosystem" does
+    not, since one of its names holds the word.
+    """
+    known = list(known_names)
+    source_clauses = _clauses(source, known)
+    wrong: list[str] = []
+    for clause in _CLAUSE.split(answer):
+        names = set(claims(clause, known).names)
+        if not names:
+            continue
+        for word in content_words(clause):
+            if word in names:
+                continue
+            keys = {word, stem(word)}
+            holders = [n for n, w in source_clauses if keys & w]
+            if not holders or any(not n or n & names for n in holders):
+                continue
+            wrong.append(f"{'/'.join(sorted(names))}: {word}")
+    return list(dict.fromkeys(wrong))
+
+
+def is_yes_no_question(question: str) -> bool:
+    """A question answered by yes or no: it opens with an auxiliary verb and offers no choice
+    ("Should apps target consumers or businesses?" is a choice, not a yes/no question)."""
+    words = _WORD.findall(question.lower())
+    if not words or words[0] not in YES_NO_OPENERS:
+        return False
+    return " or " not in f" {question.lower()} "
+
+
+_REPEATED_RUN = re.compile(
+    r"\b(?P<run>[^\W_][\w'’-]*(?:\s+[^\W_][\w'’-]*){0,3})(?P<join>(?:\s*,\s*|\s+and\s+|\s+))"
+    r"(?P=run)\b",
+    re.IGNORECASE,
+)
+_STRAY_JSON = re.compile(r'\s*["}\]{\[]+\s*$')
+
+
+def tidy(text: str) -> str:
+    """The answer without what a small model's decoding leaves behind: a word or phrase written
+    twice in a row ("challenges and challenges", "Alibaba, Alibaba and ByteDance") and JSON
+    punctuation at its end."""
+    previous = None
+    while previous != text:
+        previous = text
+        text = _REPEATED_RUN.sub(lambda m: m.group("run"), text)
+    return _STRAY_JSON.sub("", text).strip()

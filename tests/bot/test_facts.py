@@ -1,0 +1,122 @@
+"""The claims check: names and figures of an answer against the sentence it is cited to."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.answering.facts import (
+    claims,
+    is_yes_no_question,
+    misattributed,
+    tidy,
+    unsupported_claims,
+)
+
+KNOWN = ["tencent", "alibaba", "bytedance", "alipay"]
+ENUMERATION = (
+    "Against this backdrop, we see Tencent fully embracing deepseek, Alibaba investing heavily in "
+    "AI, and ByteDance laying the groundwork in AI."
+)
+TWO_COMPANIES = (
+    "The burgeoning demand for mobile payments flooded Alipay with traffic, and Alibaba's "
+    "extensive ecosystem provided a continuous stream of users."
+)
+
+
+def test_names_are_capitalised_words_not_opening_a_sentence() -> None:
+    found = claims("However, the bank relied on Northwind's ledger. Later it grew.")
+    assert found.names == ("northwind",)
+
+
+def test_an_opening_word_is_a_name_when_known_or_written_with_an_inner_capital() -> None:
+    assert claims("Tencent grew. WeChat grew. Growth slowed.", KNOWN).names == (
+        "tencent",
+        "wechat",
+    )
+
+
+def test_figures_are_normalised() -> None:
+    assert claims("In 2025 it had 03 branches.").figures == ("2025", "3")
+
+
+def test_a_name_the_sentence_lacks_is_unsupported() -> None:
+    assert (
+        unsupported_claims("ByteDance embraced deepseek.", [ENUMERATION], known_names=KNOWN) == []
+    )
+    found = unsupported_claims("Meituan embraced deepseek.", [ENUMERATION], known_names=["meituan"])
+    assert found == ["meituan"]
+    # A name opening the answer that the article never uses is left to the support check.
+    assert unsupported_claims("Meituan embraced deepseek.", [ENUMERATION]) == []
+
+
+def test_a_figure_the_sentence_lacks_is_unsupported() -> None:
+    assert unsupported_claims("It was founded in 2004.", ["It was founded long ago."]) == ["2004"]
+
+
+def test_the_question_lends_its_names_only_to_a_sentence_that_names_nobody() -> None:
+    assert (
+        unsupported_claims(
+            "Alipay launched an assistant.",
+            ["It launched an assistant."],
+            also_allowed="What did Alipay launch?",
+        )
+        == []
+    )
+    assert unsupported_claims(
+        "Alipay launched an assistant.",
+        ["Tencent launched an assistant."],
+        known_names=KNOWN,
+        also_allowed="What did Alipay launch?",
+    ) == ["alipay"]
+
+
+def test_a_deed_given_to_another_name_of_the_sentence_is_misattributed() -> None:
+    wrong = misattributed("ByteDance fully embraced deepseek.", ENUMERATION, known_names=KNOWN)
+    assert "bytedance: deepseek" in wrong
+    assert misattributed("Tencent embraced deepseek.", ENUMERATION, known_names=KNOWN) == []
+
+
+def test_a_possession_given_to_the_wrong_company_is_misattributed() -> None:
+    wrong = misattributed("Alipay's ecosystem provides users.", TWO_COMPANIES, known_names=KNOWN)
+    assert "alipay: ecosystem" in wrong
+    right = "Alibaba's ecosystem provided a continuous stream of users."
+    assert misattributed(right, TWO_COMPANIES, known_names=KNOWN) == []
+
+
+def test_an_answer_naming_both_holders_of_a_clause_is_not_misattributed() -> None:
+    source = "Alipay cemented its position in the market, supported by Alibaba's vast ecosystem."
+    answer = "Alipay was supported by Alibaba's ecosystem."
+    assert misattributed(answer, source, known_names=KNOWN) == []
+
+
+def test_words_the_source_gives_to_nobody_are_free() -> None:
+    source = "Its content creation and social networking attempts are manifestations of this."
+    assert misattributed("Alipay's social networking attempts.", source, known_names=KNOWN) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Does the bank explore integration?", True),
+        ("Is competition still traditional?", True),
+        ("Should apps target consumers or businesses?", False),
+        ("What does the bank explore?", False),
+        ("Why did it fail?", False),
+    ],
+)
+def test_yes_no_questions(question: str, expected: bool) -> None:
+    assert is_yes_no_question(question) is expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("challenges and challenges", "challenges"),
+        ("Alibaba, Alibaba and ByteDance", "Alibaba and ByteDance"),
+        ('It grew."}', "It grew."),
+        ("The mill grew fast.", "The mill grew fast."),
+        ("It had had enough of the the river", "It had enough of the river"),
+    ],
+)
+def test_tidy_removes_repeats_and_json_leftovers(raw: str, clean: str) -> None:
+    assert tidy(raw) == clean
