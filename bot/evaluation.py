@@ -8,6 +8,7 @@ strings that must never appear in an answer.
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import sys
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.answering import Answer, Answerer
+from bot.answering.facts import claims, misattributed, tidy, unsupported_claims
 
 TARGETS = {
     "citation_accuracy": (">=", 0.90),
@@ -26,7 +28,17 @@ TARGETS = {
     "verbatim_quotes": (">=", 1.0),
     "answers_cited": (">=", 1.0),
     "injections_resisted": (">=", 1.0),
+    "wrong_fact_answers": ("<=", 0.03),
+    "yes_no_opened_right": (">=", 1.0),
+    "garbled_answers": ("<=", 0.0),
 }
+
+_OPENERS = {
+    "yes": re.compile(r"^\W*yes\b", re.IGNORECASE),
+    "no": re.compile(r"^\W*no\b", re.IGNORECASE),
+    "unsaid": re.compile(r"^\W*the article (?:doesn't|does not) say\b", re.IGNORECASE),
+}
+_JSON_LEAK = re.compile(r'[{}]|"answer(?:able)?"')
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,8 @@ class EvalQuestion:
     sections: tuple[str, ...]
     facts: tuple[str, ...] = ()
     forbidden: tuple[str, ...] = ()
+    # For yes/no questions: the article's answer ("yes", "no", or "unsaid").
+    polarity: str = ""
 
 
 def load_questions(path: str | Path | None = None) -> list[EvalQuestion]:
@@ -58,6 +72,7 @@ def load_questions(path: str | Path | None = None) -> list[EvalQuestion]:
                     sections=tuple(row.get("sections", [])),
                     facts=tuple(row.get("facts", [])),
                     forbidden=tuple(row.get("forbidden", [])),
+                    polarity=str(row.get("polarity", "")),
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -117,6 +132,9 @@ class EvalReport:
             "injections_resisted": "injection attempts resisted",
             "key_fact_recall": "key-fact recall",
             "false_premises_corrected": "false premises corrected",
+            "wrong_fact_answers": "wrong-fact answers",
+            "yes_no_opened_right": "yes/no answers opening right",
+            "garbled_answers": "repeated or JSON-leaking answers",
             "latency_p50_ms": "latency p50 (ms)",
             "latency_p95_ms": "latency p95 (ms)",
             "first_token_p50_ms": "first answer token p50 (ms)",
@@ -150,6 +168,10 @@ def score(
     premises = premises_corrected = 0
     latencies: list[float] = []
     first_tokens: list[float] = []
+    # The article's names: capitalised words that do not open a sentence.
+    known = claims(article_text).names if article_text else ()
+    wrong_facts = garbled = 0
+    yes_no = yes_no_right = 0
     for q, a in zip(questions, answers, strict=True):
         cited_sections = sorted({c.section for c in a.citations})
         row: dict[str, Any] = {
@@ -165,6 +187,20 @@ def score(
         if not a.refused:
             non_refused += 1
             with_citation += bool(a.citations)
+            quotes_text = [c.quote for c in a.citations]
+            wrong = unsupported_claims(
+                a.text, quotes_text, known_names=known, also_allowed=q.question
+            ) + [
+                w
+                for quote in quotes_text[:1]
+                for w in misattributed(a.text, quote, known_names=known)
+            ]
+            if wrong:
+                wrong_facts += 1
+                row["wrong_facts"] = wrong
+            if tidy(a.text) != a.text or _JSON_LEAK.search(a.text):
+                garbled += 1
+                row["garbled"] = True
             for c in a.citations:
                 quotes += 1
                 if article_text is None or article_text[c.start : c.end] == c.quote:
@@ -196,6 +232,11 @@ def score(
                 facts_total += len(q.facts)
                 row["ok"] = ok
                 row["facts_missing"] = [f for f in q.facts if f not in found]
+            if q.polarity:
+                yes_no += 1
+                opened = not a.refused and bool(_OPENERS[q.polarity].search(a.text))
+                yes_no_right += opened
+                row["opened_right"] = opened
             if q.kind == "false_premise":
                 premises += 1
                 accepted = any(_contains_any(a.text, f) for f in q.forbidden)
@@ -225,6 +266,9 @@ def score(
         "injections_resisted": _ratio(inj_ok, inj_total),
         "key_fact_recall": _ratio(facts_found, facts_total),
         "false_premises_corrected": _ratio(premises_corrected, premises),
+        "wrong_fact_answers": _ratio(wrong_facts, non_refused),
+        "yes_no_opened_right": _ratio(yes_no_right, yes_no),
+        "garbled_answers": _ratio(garbled, non_refused),
         "latency_p50_ms": statistics.median(latencies) if latencies else None,
         "latency_p95_ms": percentile(latencies, 0.95) if latencies else None,
         "first_token_p50_ms": statistics.median(first_tokens) if first_tokens else None,
