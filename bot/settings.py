@@ -116,6 +116,13 @@ class Settings(BaseSettings):
         "the default -1 refuses only when the model is clearly sure the article does not answer "
         "(in-process model only; a server's choice stands).",
     )
+    evidence_sentences: int = Field(
+        default=0,
+        ge=0,
+        le=8,
+        description="Retrieved sentences closest in meaning to the question that are written "
+        "out next to it for the model (0: only their numbers, looked up in the article prefix).",
+    )
     check_premises: bool = Field(
         default=True,
         description="Before asking the model, check the question's names and specific terms "

@@ -118,6 +118,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         max_question_chars=settings.max_question_chars,
         max_answer_tokens=settings.max_answer_tokens,
         cache_size=settings.answer_cache_size,
+        evidence_sentences=settings.evidence_sentences,
     )
 
 

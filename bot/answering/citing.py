@@ -38,6 +38,15 @@ class SentenceRanker:
         combined = self.encoder.encode_query(question) + self.encoder.encode_query(answer)
         return [float(x) for x in rows @ combined]
 
+    def closest(self, question: str, candidates: Sequence[int], n: int) -> list[int]:
+        """The ``n`` candidates closest in meaning to the question, best first."""
+        if not candidates or n <= 0:
+            return []
+        rows = self._vectors[list(candidates)]
+        scores = rows @ self.encoder.encode_query(question)
+        order = sorted(range(len(candidates)), key=lambda j: -float(scores[j]))
+        return [candidates[j] for j in order[:n]]
+
     def best(self, question: str, answer: str, candidates: Sequence[int]) -> int | None:
         """The candidate that carries the answer.
 

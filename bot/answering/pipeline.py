@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from bot.answering.answer import Answer, Citation, SourcePassage, Turn
 from bot.answering.citing import SentenceRanker
+from bot.answering.facts import claims, misattributed, tidy, unsupported_claims
 from bot.answering.grounding import support
 from bot.answering.premises import PremiseChecker, PremiseIssue
 from bot.answering.prompt import build_prompt, sentence_text, system_prompt
@@ -42,6 +43,10 @@ OFF_TOPIC = (
     "platforms, the shift to the business end, AI); ask me about that."
 )
 NOT_ANSWERED = "The article doesn't answer that."
+# An answer whose names the cited sentence does not bear out is replaced by that sentence.
+EXTRACTIVE = 'What the article says: "{quote}"'
+# How many next-best sentences may carry an answer whose names the first choice lacks.
+CLAIM_ALTERNATIVES = 2
 EMPTY = "Please ask a question about the article."
 TOO_LONG = (
     "That question is too long ({n:,} characters; the limit is {limit:,}). Please shorten it."
@@ -73,6 +78,11 @@ class PipelineConfig:
     # (bot.answering.premises).
     check_premises: bool = True
     cache_size: int = 256
+    # Sentences put next to the question, chosen by meaning before the model runs (0: only the
+    # numbers of the retrieved sentences, which the model looks up in the prefix).
+    evidence_sentences: int = 0
+    # Hold every name of an answer to the sentence it is cited to (bot.answering.facts).
+    check_claims: bool = True
     # Above this many tokens the article no longer goes into the fixed prefix; the retrieved
     # sentences then travel with each question instead.
     prefix_token_budget: int = 3000
@@ -136,6 +146,8 @@ class AnswerPipeline:
         self._lock = threading.Lock()
         # Sentence numbers stay out: they would make any number in an answer look supported.
         self._article_lines = [sentence_text(article, s) for s in article.sentences]
+        # The article's names (capitalised words not opening a sentence), for the claims check.
+        self._names = claims("\n".join(self._article_lines)).names
         prefix_tokens = llm.count_tokens(system_prompt(article))
         self.article_in_prefix = prefix_tokens <= self.config.prefix_token_budget
         self.prefix_tokens = prefix_tokens
@@ -246,12 +258,16 @@ class AnswerPipeline:
                     on_text(corrected.text)
                 return corrected
         offered = sorted(ranked)
+        evidence: list[int] = []
+        if self.config.evidence_sentences and self.ranker is not None:
+            evidence = self.ranker.closest(query, ranked, self.config.evidence_sentences)
         parts = build_prompt(
             self.article,
             offered,
             stripped,
             history,
             article_in_prefix=self.article_in_prefix,
+            evidence=evidence,
         )
         streamer = JsonStringFieldStreamer("answer")
         first_text: list[float] = []
@@ -385,7 +401,7 @@ class AnswerPipeline:
             answerable = data.get("answerable") is True
         if not answerable:
             return refusal("model")
-        text = str(data.get("answer", "")).strip()
+        text = tidy(str(data.get("answer", "")))
         if not text:
             return refusal("empty_answer")
         # The whole article is in the prompt and the model may draw on any of it; what it must
@@ -399,8 +415,9 @@ class AnswerPipeline:
                 ", ".join(grounded.unsupported),
             )
             return refusal("unsupported")
-        citations = self.cite(text, ranked, query)
-        if not citations:
+        chosen = self._cited_sentence(text, ranked, query)
+        citations = self.citations_for([chosen], ranked) if chosen is not None else ()
+        if chosen is None or not citations:
             return refusal("uncited")
         figures = self._figures_not_in(text, citations)
         if figures:
@@ -408,6 +425,9 @@ class AnswerPipeline:
             # only year is its date line, and "founded by Alibaba, in 2025" is not about that.
             log.info("figures not in the cited sentence: %s", ", ".join(figures))
             return refusal("unsupported")
+        if self.config.check_claims:
+            text, chosen = self._hold_claims(text, chosen, ranked, query, question)
+            citations = self.citations_for([chosen], ranked)
         return Answer(
             question=question,
             text=text,
@@ -417,6 +437,40 @@ class AnswerPipeline:
             timings_ms=timings,
             usage=usage,
         )
+
+    def _wrong_claims(self, text: str, index: int, question: str) -> list[str]:
+        """Names of ``text`` that sentence ``index`` lacks or gives to someone else."""
+        source = self._article_lines[index]
+        return unsupported_claims(
+            text, [source], known_names=self._names, also_allowed=question
+        ) + misattributed(text, source, known_names=self._names)
+
+    def _hold_claims(
+        self, text: str, chosen: int, ranked: Sequence[int], query: str, question: str
+    ) -> tuple[str, int]:
+        """The answer and its sentence, with every name the answer uses held by that sentence in
+        the same role.
+
+        A model that copies from a sentence naming two companies sometimes gives the deed to
+        the wrong one; under a verified quote that looks checked. When the cited sentence does not
+        bear the answer's names out, the next-best offered sentences that do are cited instead;
+        failing that, the answer becomes the cited sentence itself, which cannot misstate it.
+        """
+        wrong = self._wrong_claims(text, chosen, question)
+        if not wrong:
+            return text, chosen
+        if self.ranker is not None:
+            scores = self.ranker.scores(query, text, ranked)
+            order = sorted(range(len(ranked)), key=lambda j: -scores[j])
+            for j in order[1 : 1 + CLAIM_ALTERNATIVES]:
+                if ranked[j] != chosen and not self._wrong_claims(text, ranked[j], question):
+                    log.info("claims %s: cited sentence %d instead", wrong, ranked[j])
+                    return text, ranked[j]
+        log.info("claims not borne out by the cited sentence (%s): quoting it", ", ".join(wrong))
+        quote = self.article.text[
+            self.article.sentences[chosen].start : self.article.sentences[chosen].end
+        ]
+        return EXTRACTIVE.format(quote=quote), chosen
 
     def _figures_not_in(self, text: str, citations: Sequence[Citation]) -> list[str]:
         """The numbers of ``text`` that none of the cited sentences holds ("3" matches "03")."""
@@ -430,6 +484,14 @@ class AnswerPipeline:
         held = {str(int(f)) for f in _FIGURE.findall(cited)}
         return [f for f in dict.fromkeys(figures) if f not in held]
 
+    def _cited_sentence(self, text: str, offered: Sequence[int], query: str) -> int | None:
+        if not offered:
+            return None
+        if self.ranker is not None:
+            return self.ranker.best(query, text, offered)
+        scores = [support(text, [self._article_lines[i]]).ratio for i in offered]
+        return offered[max(range(len(offered)), key=lambda j: (scores[j], -j))]
+
     def cite(self, text: str, offered: Sequence[int], query: str) -> tuple[Citation, ...]:
         """The verified citation of the offered sentence that carries the answer.
 
@@ -437,13 +499,7 @@ class AnswerPipeline:
         ``bot.answering.citing``); without one (tests with stand-in parts), by the share of the
         answer's content words it holds, the better-retrieved sentence winning a tie.
         """
-        if not offered:
-            return ()
-        if self.ranker is not None:
-            chosen = self.ranker.best(query, text, offered)
-        else:
-            scores = [support(text, [self._article_lines[i]]).ratio for i in offered]
-            chosen = offered[max(range(len(offered)), key=lambda j: (scores[j], -j))]
+        chosen = self._cited_sentence(text, offered, query)
         return self.citations_for([chosen], offered) if chosen is not None else ()
 
     def citations_for(self, indices: Sequence[int], offered: Sequence[int]) -> tuple[Citation, ...]:

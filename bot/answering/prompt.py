@@ -37,6 +37,10 @@ QUESTION_TEMPLATE = """\
 {history}Question: {question}
 Most relevant sentences: {offered}"""
 
+EVIDENCE_TEMPLATE = """\
+{history}{evidence}
+Question: {question}"""
+
 HISTORY_ANSWER_CHARS = 300
 
 
@@ -154,6 +158,16 @@ def _quote_question(question: str) -> str:
     return '"' + flat.replace('"', "'") + '"'
 
 
+def evidence_block(article: Article, evidence: Sequence[int]) -> str:
+    """The sentences most likely to hold the answer, in article order under their sections:
+    next to the question a small model reads them far better than by number in the prefix."""
+    lines = ["Sentences that may answer it:"]
+    for i in sorted(set(evidence)):
+        s = article.sentences[i]
+        lines.append(f"- ({_section_name(article, s.section)}) {sentence_text(article, s)}")
+    return "\n".join(lines)
+
+
 def build_prompt(
     article: Article,
     offered: Sequence[int],
@@ -161,13 +175,21 @@ def build_prompt(
     history: Sequence[Turn] = (),
     *,
     article_in_prefix: bool = True,
+    evidence: Sequence[int] = (),
 ) -> PromptParts:
     offered = tuple(sorted(set(offered)))
-    user = QUESTION_TEMPLATE.format(
-        history=_history_block(history),
-        question=_quote_question(question),
-        offered=number_ranges(offered),
-    )
+    if evidence:
+        user = EVIDENCE_TEMPLATE.format(
+            history=_history_block(history),
+            evidence=evidence_block(article, evidence),
+            question=_quote_question(question),
+        )
+    else:
+        user = QUESTION_TEMPLATE.format(
+            history=_history_block(history),
+            question=_quote_question(question),
+            offered=number_ranges(offered),
+        )
     if article_in_prefix:
         system = system_prompt(article)
     else:
