@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from bot.records import DayRow, Gaps, Stats
@@ -48,9 +49,10 @@ def write_chart(rows: Sequence[DayRow], path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")  # no display: draw into a file
+    from matplotlib import dates as mdates
     from matplotlib import pyplot as plt
 
-    days = [r.day for r in rows]
+    days = [date.fromisoformat(r.day) for r in rows]
     fig, (count_ax, share_ax, latency_ax) = plt.subplots(3, 1, figsize=(8, 7.5), sharex=True)
     try:
         count_ax.bar(days, [r.answered for r in rows], color="#5865F2")
@@ -75,6 +77,8 @@ def write_chart(rows: Sequence[DayRow], path: Path) -> Path:
             count_ax.text(0.5, 0.5, "no records yet", ha="center", transform=count_ax.transAxes)
         for ax in (count_ax, share_ax, latency_ax):
             ax.grid(axis="y", alpha=0.3)
+        latency_ax.xaxis.set_major_locator(mdates.AutoDateLocator())
+        latency_ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
         fig.autofmt_xdate()
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
