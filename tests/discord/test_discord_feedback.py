@@ -66,47 +66,62 @@ async def test_an_answer_that_needs_no_model_is_the_first_response(
     assert any(g.text == question for g in records.gaps(guild_id=emulator.guild.id).refused)
 
 
-async def test_a_member_asking_three_questions_in_a_row_gets_three_answers_in_order(
-    emulator: DiscordEmulator, bot: ArticleBot, using_fake: RecordingAnswerer
+async def three_in_a_row(
+    emulator: DiscordEmulator, bot: ArticleBot, answerer: RecordingAnswerer, questions: list[str]
 ) -> None:
-    dora = emulator.add_member("dora")
-    questions = [
-        "What does the author say about the B-end? (slow, first)",
-        "Why is traffic not enough? (second)",
-        "What about the B-end, third?",
-    ]
-    start = len(emulator.requests)
+    """One member asks ``questions`` back to back: none is refused for timing, each waiting one
+    shows its place at once, all are answered in order with feedback buttons."""
+    dora = emulator.add_member(f"dora{len(emulator.users)}")
     asked = [await emulator.slash("ask", {"question": q}, user=dora) for q in questions]
     await settle(emulator, bot, lambda: all(interaction_done(emulator, i) for i in asked))
-    calls = [c.question for c in using_fake.calls if c.question in questions]
+    calls = [c.question for c in answerer.calls if c.question in questions]
     assert calls == questions
     for n, interaction in enumerate(asked):
         original = emulator.original(interaction)
         assert original is not None and not original.flags & EPHEMERAL
-        assert original.embeds and len(original.custom_ids()) == 3
+        assert len(original.custom_ids()) == 3
         shown = [s.content for s in original.states]
         assert not any("wait" in s.lower() for s in shown), shown  # no refusal for timing
         if n:
             # Waiting in line, each saw its place at once.
             assert shown[0] == position_text(n), shown
-    transcript = emulator.transcript()
-    relevant = "\n".join(transcript.splitlines()[_line_of(emulator, start) :])
     out = os.environ.get("ARTICLE_BOT_TRANSCRIPT_FILE")
     if out:
-        Path(out).write_text(relevant + "\n", encoding="utf-8")
+        lines = [f"[{n}] {dora.username}: /ask {q}" for n, q in enumerate(questions, 1)]
+        Path(out).write_text(
+            "\n".join([*lines, "", emulator.transcript(*asked)]) + "\n", encoding="utf-8"
+        )
 
 
-def _line_of(emulator: DiscordEmulator, request_index: int) -> int:
-    # transcript() writes one or two lines per request; count those before ``request_index``.
-    lines = emulator.transcript().splitlines()
-    head = [r for r in emulator.requests[:request_index]]
-    n = 0
-    for i, line in enumerate(lines):
-        if not line.startswith(" "):
-            if n == len(head):
-                return i
-            n += 1
-    return len(lines)
+async def test_a_member_asking_three_questions_in_a_row_gets_three_answers_in_order(
+    emulator: DiscordEmulator, bot: ArticleBot, using_fake: RecordingAnswerer
+) -> None:
+    questions = [
+        "What does the author say about the B-end? (slow, first)",
+        "Why is traffic not enough? (second)",
+        "What about the B-end, third?",
+    ]
+    await three_in_a_row(emulator, bot, using_fake, questions)
+    for interaction in [
+        i for i in emulator.interactions.values() if i.options.get("question") in questions
+    ]:
+        assert emulator.original(interaction).embeds  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+async def test_three_questions_in_a_row_with_the_real_model(
+    emulator: DiscordEmulator, bot: ArticleBot, using_real: RecordingAnswerer
+) -> None:
+    await three_in_a_row(
+        emulator,
+        bot,
+        using_real,
+        [
+            "What does the author say Alipay should do about the B-end?",
+            "Why is traffic alone not enough for Alipay?",
+            "Who won the football World Cup in 2022?",
+        ],
+    )
 
 
 async def test_a_third_waiting_question_is_declined_with_a_note(

@@ -620,13 +620,28 @@ class DiscordEmulator:
         return await self.gateway.invalidate(resumable)
 
     # -- transcript --------------------------------------------------------------------------------
-    def transcript(self, interaction: Interaction | None = None) -> str:
-        """Requests and message states, in order, as readable lines."""
-        t0 = interaction.created if interaction is not None else self.started
-        reqs = self.interaction_requests(interaction) if interaction else self.requests
+    def transcript(self, *interactions: Interaction) -> str:
+        """Requests and message states, in order, as readable lines: all of them, or those of the
+        given interactions, timed from the first of those."""
+        t0 = min((i.created for i in interactions), default=self.started)
+        if interactions:
+            labels = {i.id: f"[{n}]" for n, i in enumerate(interactions, 1)}
+            reqs = [
+                (labels[i.id] + " ", r)
+                for r in self.requests
+                for i in interactions
+                if i.token in r.path or str(i.id) in r.path
+            ]
+            reqs.sort(key=lambda pair: pair[1].at)
+            if len(interactions) == 1:
+                reqs = [("", r) for _, r in reqs]
+        else:
+            reqs = [("", r) for r in self.requests]
         lines = []
-        for r in reqs:
-            lines.append(f"+{r.at - t0:7.3f}s  {r.method:<6} {_short_path(r.path)} -> {r.status}")
+        for label, r in reqs:
+            lines.append(
+                f"+{r.at - t0:7.3f}s  {label}{r.method:<6} {_short_path(r.path)} -> {r.status}"
+            )
             summary = _summarise_body(r.body)
             if summary:
                 lines.append(f"           {summary}")
