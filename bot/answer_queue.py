@@ -3,7 +3,9 @@
 llama.cpp contexts are not safe for concurrent calls and a CPU is saturated by one generation, so
 questions from every channel wait in one line. The event loop never runs the model: each answer
 runs in a dedicated one-thread executor, and the streamed text is handed back to the loop thread.
-Nothing here knows about Discord; the terminal and the bot use the same queue semantics.
+Each member may have a few questions waiting at once; other work that must not overlap an answer
+(rebuilding the index) takes its turn in the same line. Nothing here knows about Discord; the
+terminal and the bot use the same queue semantics.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from bot.answering import Answer, Answerer, Turn
 
@@ -55,6 +57,14 @@ class QueueFull(Exception):
         self.max_size = max_size
 
 
+class MemberQueueFull(Exception):
+    """This member already has ``limit`` questions waiting; the caller says so."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"{limit} questions of this member are already waiting")
+        self.limit = limit
+
+
 class AnswerCancelled(Exception):
     """Raised inside the worker (from ``on_text``) to stop a generation during shutdown."""
 
@@ -69,38 +79,6 @@ def failed_answer(question: str) -> Answer:
     return Answer(question=question, text=FAILED_TEXT, refused=True, refusal_reason="error")
 
 
-class Cooldown:
-    """Per-user spacing between questions; ``retry_after`` is how long a user still has to wait."""
-
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        if seconds < 0:
-            raise ValueError(f"cooldown must be >= 0 seconds, got {seconds}")
-        self.seconds = seconds
-        self._clock = clock
-        self._last: dict[int, float] = {}
-
-    def retry_after(self, user_id: int) -> float:
-        """Seconds until ``user_id`` may ask again (0.0: now)."""
-        last = self._last.get(user_id)
-        if last is None:
-            return 0.0
-        return max(0.0, self.seconds - (self._clock() - last))
-
-    def record(self, user_id: int) -> None:
-        now = self._clock()
-        self._last[user_id] = now
-        # Forget users whose cooldown ran out so the map stays small on a busy server.
-        if len(self._last) > 10_000:
-            self._last = {u: t for u, t in self._last.items() if now - t < self.seconds}
-
-    def try_acquire(self, user_id: int) -> float:
-        """Record a question when allowed and return 0.0; otherwise return the seconds left."""
-        left = self.retry_after(user_id)
-        if left <= 0:
-            self.record(user_id)
-        return left
-
-
 PositionCallback = Callable[[int], None]
 TextCallback = Callable[[str], None]
 
@@ -112,7 +90,9 @@ class _Job:
     user_id: int
     on_text: TextCallback | None
     on_position: PositionCallback | None
-    future: asyncio.Future[Answer]
+    future: asyncio.Future[Any]
+    # Set for work other than an answer (rebuilding the index): run instead of the answerer.
+    work: Callable[[], Any] | None = None
     queued_at: float = field(default_factory=time.perf_counter)
     last_position: int | None = None
     cancelled: bool = False  # read from the worker thread: stop generating at the next piece
@@ -129,11 +109,16 @@ class AnswerQueue:
         answerer: Answerer,
         max_size: int,
         metrics: MetricsSink | None = None,
+        *,
+        max_per_member: int = 0,
     ) -> None:
         if max_size < 1:
             raise ValueError(f"max_size must be >= 1, got {max_size}")
+        if max_per_member < 0:
+            raise ValueError(f"max_per_member must be >= 0 (0: no limit), got {max_per_member}")
         self.answerer = answerer
         self.max_size = max_size
+        self.max_per_member = max_per_member
         self.metrics = metrics
         self._waiting: list[_Job] = []
         self._current: _Job | None = None
@@ -157,6 +142,12 @@ class AnswerQueue:
     def busy(self) -> bool:
         return self._current is not None
 
+    def waiting_of(self, user_id: int) -> int:
+        """Questions of ``user_id`` in line, not counting one being answered (nor the head of the
+        line while nothing is: the worker takes it next)."""
+        line = self._waiting if self._current is not None else self._waiting[1:]
+        return sum(1 for job in line if job.user_id == user_id and job.work is None)
+
     def __len__(self) -> int:
         return len(self._waiting) + (1 if self._current is not None else 0)
 
@@ -173,13 +164,17 @@ class AnswerQueue:
 
         ``on_position(n_ahead)`` is called once when queued and again each time the line moves
         (``n_ahead`` counts the question being answered). The returned answer carries the time it
-        waited in line as ``timings_ms["queue_wait"]``. Raises ``QueueFull`` when the line is full.
+        waited in line as ``timings_ms["queue_wait"]``. Raises ``QueueFull`` when the line is full
+        and ``MemberQueueFull`` when ``user_id`` (non-zero) has ``max_per_member`` questions
+        waiting.
         """
         loop = asyncio.get_running_loop()
         if self._closed:
             return shutting_down_answer(question)
         if len(self._waiting) >= self.max_size:
             raise QueueFull(self.max_size)
+        if self.max_per_member and user_id and self.waiting_of(user_id) >= self.max_per_member:
+            raise MemberQueueFull(self.max_per_member)
         self._ensure_worker(loop)
         job = _Job(
             question=question,
@@ -197,7 +192,8 @@ class AnswerQueue:
         assert self._wakeup is not None
         self._wakeup.set()
         try:
-            return await asyncio.shield(job.future)
+            answer: Answer = await asyncio.shield(job.future)
+            return answer
         except asyncio.CancelledError:
             # The caller gave up (its interaction expired, the bot is closing): leave the line.
             job.cancelled = True
@@ -206,6 +202,29 @@ class AnswerQueue:
                 self._publish_depth()
                 self._announce_positions()
             raise
+
+    async def run_exclusive(self, work: Callable[[], _T]) -> _T:
+        """Run ``work`` on the worker thread in its turn: after the questions already in line,
+        before those that come later, never beside an answer. Its exception is re-raised here."""
+        loop = asyncio.get_running_loop()
+        if self._closed:
+            raise RuntimeError("the queue is closed")
+        self._ensure_worker(loop)
+        job = _Job(
+            question="",
+            history=(),
+            user_id=0,
+            on_text=None,
+            on_position=None,
+            future=loop.create_future(),
+            work=work,
+        )
+        self._waiting.append(job)
+        self._publish_depth()
+        assert self._wakeup is not None
+        self._wakeup.set()
+        result: _T = await asyncio.shield(job.future)
+        return result
 
     # -- shutting down -----------------------------------------------------------------------------
     async def close(self, cancel_pending: bool = True, wait_s: float | None = None) -> None:
@@ -220,7 +239,11 @@ class AnswerQueue:
         if cancel_pending:
             pending, self._waiting = self._waiting, []
             for job in pending:
-                if not job.future.done():
+                if job.future.done():
+                    continue
+                if job.work is not None:
+                    job.future.set_exception(RuntimeError("the queue closed before it ran"))
+                else:
                     job.future.set_result(shutting_down_answer(job.question))
             self._publish_depth()
         elif self._worker is not None:
@@ -266,6 +289,9 @@ class AnswerQueue:
             self._current_done.clear()
             self._notify_position(job, 0)
             self._announce_positions()
+            if job.work is not None:
+                await self._run_work(job)
+                continue
             wait_ms = (time.perf_counter() - job.queued_at) * 1000
             try:
                 answer = await asyncio.wrap_future(
@@ -288,6 +314,27 @@ class AnswerQueue:
             self._current = None
             self._current_done.set()
             self._publish_depth()
+
+    async def _run_work(self, job: _Job) -> None:
+        assert self._current_done is not None and job.work is not None
+        work = job.work
+        try:
+            result = await asyncio.wrap_future(
+                self._thread.submit(lambda _job, _text: work(), job, None)
+            )
+        except asyncio.CancelledError:
+            self._current = None
+            self._current_done.set()
+            raise
+        except Exception as exc:
+            if not job.future.done():
+                job.future.set_exception(exc)
+        else:
+            if not job.future.done():
+                job.future.set_result(result)
+        self._current = None
+        self._current_done.set()
+        self._publish_depth()
 
     def _run_answer(self, job: _Job, on_text: TextCallback | None) -> Answer:
         # Runs on the worker thread.
@@ -344,16 +391,19 @@ class _WorkerThread:
     """
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Future[Answer], Callable[[], Answer]] | None] = (
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = (
             queue.SimpleQueue()
         )
         self._thread = threading.Thread(target=self._run, name="answer-worker", daemon=True)
         self._thread.start()
 
     def submit(
-        self, fn: Callable[[_Job, TextCallback | None], Answer], job: _Job, on_text: TextCallback
-    ) -> Future[Answer]:
-        future: Future[Answer] = Future()
+        self,
+        fn: Callable[[_Job, TextCallback | None], _T],
+        job: _Job,
+        on_text: TextCallback | None,
+    ) -> Future[_T]:
+        future: Future[_T] = Future()
         self._jobs.put((future, lambda: fn(job, on_text)))
         return future
 

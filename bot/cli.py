@@ -1,4 +1,5 @@
-"""The `article-bot` command line: index, search, ask, info, eval, bench, chat, run."""
+"""The `article-bot` command line: index, search, ask, chat, info, eval, bench, run, forget,
+report."""
 
 from __future__ import annotations
 
@@ -79,6 +80,16 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.chat import run_chat
+    from bot.wiring import build_answerer
+    from index.article import load_article
+
+    article = load_article(settings.article_path)
+    answerer = build_answerer(settings)
+    return run_chat(answerer, article, history_turns=settings.history_turns)
+
+
 def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     from bot.wiring import describe_runtime
 
@@ -128,6 +139,14 @@ def _add_core_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object per question")
     p.set_defaults(handler=cmd_ask)
 
+    p = sub.add_parser(
+        "chat",
+        help="talk to the bot in the terminal (no Discord needed)",
+        description="A terminal conversation with the same answers, sources and follow-up "
+        "context as on Discord. Commands: /outline, /section <label>, /help, /quit.",
+    )
+    p.set_defaults(handler=cmd_chat)
+
     p = sub.add_parser("info", help="print the effective settings and library versions")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_info)
@@ -157,11 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from bot.cli_index import add_index_commands
+    from bot.cli_records import add_records_commands
     from bot.discord_app.cli import add_discord_commands
 
     add_index_commands(sub)
     _add_core_commands(sub)
     add_discord_commands(sub)
+    add_records_commands(sub)
     return parser
 
 

@@ -171,8 +171,35 @@ class Settings(BaseSettings):
         description="Channel ids the bot answers in (JSON list). Empty: every channel.",
     )
     answer_dms: bool = Field(default=True, description="Answer direct messages.")
-    cooldown_s: float = Field(
-        default=10.0, ge=0.0, le=3600.0, description="Seconds a user waits between questions."
+    rate_limit_per_minute: float = Field(
+        default=5.0,
+        gt=0.0,
+        le=600.0,
+        description="Questions a member may ask per minute (the refill rate of their token "
+        "bucket); only an empty bucket makes a member wait. /config can set it per server.",
+    )
+    rate_limit_burst: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Questions a member may ask in a row before the per-minute rate applies.",
+    )
+    max_waiting_per_member: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        description="Questions one member may have waiting in line at once; more are declined "
+        "with a note until one is answered.",
+    )
+    ask_channels: list[int] = Field(
+        default_factory=list,
+        description="Channel ids (text or forum) where every question is answered without a "
+        "mention, in a thread (JSON list). /config can set them per server.",
+    )
+    admin_roles: list[str] = Field(
+        default_factory=list,
+        description="Role names whose members may use the admin commands (/gaps, /stats, "
+        "/reindex, /config) besides those with the Manage Server permission (JSON list).",
     )
     max_queue: int = Field(default=20, ge=1, le=1000, description="Questions waiting at most.")
     history_turns: int = Field(
@@ -193,6 +220,19 @@ class Settings(BaseSettings):
         default=None,
         description="Base URL of a Discord-compatible API (e.g. the local test emulator, "
         "http://127.0.0.1:8765/api/v10). Unset: https://discord.com/api/v10.",
+    )
+
+    # --- records -------------------------------------------------------------------------------
+    records_path: Path | None = Field(
+        default=None,
+        description="SQLite file of answers, refusals, feedback votes and per-server settings. "
+        "Default: <data_dir>/records.sqlite3.",
+    )
+    records_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Days answers and votes are kept; older records are deleted.",
     )
 
     # --- operations -------------------------------------------------------------------------------
@@ -225,6 +265,10 @@ class Settings(BaseSettings):
     @property
     def effective_index_path(self) -> Path:
         return (self.index_path or self.data_dir / "index").expanduser()
+
+    @property
+    def effective_records_path(self) -> Path:
+        return (self.records_path or self.data_dir / "records.sqlite3").expanduser()
 
     @property
     def model_cache_dir(self) -> Path:

@@ -17,6 +17,7 @@ from bot.answering import (
     SentenceRanker,
     sentence_text,
 )
+from bot.records import RecordsError
 from bot.settings import Settings, SettingsError
 from index.article import Article, ArticleError, load_article
 from index.embeddings import Embedder, EmbedderError
@@ -35,6 +36,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     IndexStoreError,
     ModelNotFoundError,
     LLMError,
+    RecordsError,
 )
 
 
@@ -142,6 +144,30 @@ def build_answerer(settings: Settings, *, progress: bool = False) -> AnswerPipel
         "model ready: %s (prompt prefix %d tokens, %.0f ms)", llm.name, pipeline.prefix_tokens, ms
     )
     return pipeline
+
+
+def rebuild_answerer(settings: Settings, current: AnswerPipeline) -> tuple[AnswerPipeline, bool]:
+    """A pipeline over the index refreshed from the article file, reusing ``current``'s model and
+    embedder; the flag says whether the index content changed (``current`` when it did not)."""
+    embedder: Embedder = getattr(current.retriever, "embedder", None) or make_embedder(settings)
+    article = load_article(settings.article_path)
+    index = ArticleIndex.open(index_config(settings), article, embedder)
+    report = index.build(progress=False)
+    if report.status == "unchanged" and index.content_hash == current.index_version:
+        return current, False
+    retriever = Retriever(index, embedder, hybrid_weight=settings.hybrid_weight)
+    pipeline = AnswerPipeline(
+        article,
+        retriever,
+        current.llm,
+        pipeline_config(settings),
+        index_version=index.content_hash,
+        ranker=SentenceRanker(embedder, [sentence_text(article, s) for s in article.sentences]),
+        premises=PremiseChecker(article, embedder.is_whole_word),
+    )
+    pipeline.warm()
+    log.info("index rebuilt: %s", report.message)
+    return pipeline, True
 
 
 def describe_runtime(settings: Settings) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The `run` (Discord bot) and `chat` (terminal) subcommands of `article-bot`."""
+"""The `run` subcommand of `article-bot`: the Discord bot."""
 
 from __future__ import annotations
 
@@ -20,13 +20,6 @@ def add_discord_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
         "Stops cleanly on SIGTERM or Ctrl-C.",
     )
     p.set_defaults(handler=cmd_run)
-    p = subparsers.add_parser(
-        "chat",
-        help="talk to the bot in the terminal (no Discord needed)",
-        description="A terminal conversation with the same answers, sources and follow-up "
-        "context as on Discord. Commands: /outline, /section <label>, /help, /quit.",
-    )
-    p.set_defaults(handler=cmd_chat)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -41,16 +34,6 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     article = load_article(settings.article_path)
     return run_bot(settings, lambda: build_answerer(settings), article, _metrics())
-
-
-def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.chat import run_chat
-    from bot.wiring import build_answerer
-    from index.article import load_article
-
-    article = load_article(settings.article_path)
-    answerer = build_answerer(settings)
-    return run_chat(answerer, article, history_turns=settings.history_turns)
 
 
 def _metrics() -> MetricsSink | None:

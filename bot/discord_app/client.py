@@ -8,33 +8,40 @@ import logging
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answer_queue import AnswerQueue, Cooldown, MetricsSink, QueueFull
+from bot.answer_queue import AnswerQueue, MemberQueueFull, MetricsSink, QueueFull
 from bot.answering import Answer, Turn
-from bot.discord_app.format import (
-    CONTENT_LIMIT,
-    answer_embeds,
-    refusal_messages,
-    section_titles,
-)
+from bot.discord_app.feedback import FeedbackButton, feedback_view
+from bot.discord_app.format import answer_embeds, refusal_messages, section_titles
 from bot.discord_app.live import LiveAnswer, Payload, ReplyTarget
-from bot.discord_app.text_split import shorten
+from bot.discord_app.rate_limit import TokenBuckets
+from bot.discord_app.responding import respond_safely
+from bot.records import GuildConfig, RecordStore
 from bot.settings import Settings
 from index.article import Article
+
+if TYPE_CHECKING:
+    from bot.reindexing import Reindexer
 
 log = logging.getLogger(__name__)
 question_log = logging.getLogger("bot.questions")
 
 SHUTTING_DOWN = "The bot is shutting down and not taking questions; please ask again later."
 BUSY = "I'm answering {n} questions already; please ask again in a minute."
-COOLDOWN = "Please wait {s:.0f} more second{plural} before asking again."
+RATE_LIMITED = "Please wait {s:.0f} more second{plural} before asking again."
+TOO_MANY_WAITING = (
+    "You have {n} questions waiting already; ask this one when one of them is answered."
+)
 NOT_HERE = "I don't answer questions in this channel."
 FAILED = "Something went wrong while answering. Please try again."
+# Answers not worth keeping: the bot was starting or stopping, or failed.
+UNRECORDED_REASONS = frozenset({"shutting_down", "starting", "error"})
+PURGE_EVERY_S = 3600.0
 
 
 def bot_intents() -> discord.Intents:
@@ -68,6 +75,8 @@ class ArticleBot(commands.AutoShardedBot):
         *,
         metrics: MetricsSink | None = None,
         sync_guild_id: int | None = None,
+        records: RecordStore | None = None,
+        reindexer: Reindexer | None = None,
         **options: Any,
     ) -> None:
         super().__init__(
@@ -83,11 +92,15 @@ class ArticleBot(commands.AutoShardedBot):
         self.article = article
         self.titles = section_titles(article)
         self.metrics = metrics
-        self.cooldown = Cooldown(settings.cooldown_s)
+        self.records = records
+        self.reindexer = reindexer
+        self._guild_configs: dict[int, GuildConfig] = {}
+        self._buckets: dict[int | None, TokenBuckets] = {}
         self.sync_guild_id = sync_guild_id
         self.accepting = True
         self.commands_synced = asyncio.Event()
         self._answer_tasks: set[asyncio.Task[Any]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
         self.tree.on_error = self._on_app_command_error  # type: ignore[method-assign]
 
     # -- start-up ----------------------------------------------------------------------------------
@@ -95,6 +108,37 @@ class ArticleBot(commands.AutoShardedBot):
         from bot.discord_app.cogs import load_cogs
 
         await load_cogs(self)
+        # Buttons under answers sent before a restart are matched by their custom id.
+        self.add_dynamic_items(FeedbackButton)
+        if self.records is not None:
+            self.spawn_background(self._purge_old_records(), "purge-records")
+
+    def spawn_background(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _purge_old_records(self) -> None:
+        assert self.records is not None
+        while True:
+            try:
+                n = await asyncio.to_thread(
+                    self.records.purge, self.settings.records_retention_days
+                )
+                if n:
+                    log.info(
+                        "deleted %d record(s) older than %d days",
+                        n,
+                        self.settings.records_retention_days,
+                    )
+            except Exception:
+                log.exception("could not delete old records")
+            await asyncio.sleep(PURGE_EVERY_S)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await super().close()
 
     async def on_ready(self) -> None:
         assert self.user is not None
@@ -138,30 +182,86 @@ class ArticleBot(commands.AutoShardedBot):
         # Text commands are not used; the mention cog listens to messages itself.
         return
 
+    # -- per-server settings ---------------------------------------------------------------------
+    def guild_config(self, guild_id: int | None) -> GuildConfig:
+        """The /config settings of a server (empty: the bot's settings apply)."""
+        if guild_id is None or self.records is None:
+            return GuildConfig()
+        config = self._guild_configs.get(guild_id)
+        if config is None:
+            config = self._guild_configs[guild_id] = self.records.guild_config(guild_id)
+        return config
+
+    def set_guild_config(self, guild_id: int, config: GuildConfig) -> None:
+        if self.records is None:
+            raise RuntimeError("per-server settings need the records file")
+        self.records.save_guild_config(guild_id, config)
+        self._guild_configs[guild_id] = config
+        self._buckets.pop(guild_id, None)  # the rate may have changed
+
+    def rate(self, guild_id: int | None) -> tuple[float, int]:
+        """(questions per minute, burst) for members of ``guild_id``."""
+        config = self.guild_config(guild_id)
+        return (
+            config.rate_per_minute or self.settings.rate_limit_per_minute,
+            config.rate_burst or self.settings.rate_limit_burst,
+        )
+
+    def buckets(self, guild_id: int | None) -> TokenBuckets:
+        buckets = self._buckets.get(guild_id)
+        if buckets is None:
+            per_minute, burst = self.rate(guild_id)
+            buckets = self._buckets[guild_id] = TokenBuckets(per_minute, burst)
+        return buckets
+
+    def ask_channel_ids(self, guild_id: int | None) -> set[int]:
+        return set(self.guild_config(guild_id).ask_channels or self.settings.ask_channels)
+
+    def is_ask_channel(self, channel: object) -> bool:
+        """Whether ``channel`` (or the channel id given) is an ask channel of its server."""
+        if isinstance(channel, int):
+            return any(channel in self.ask_channel_ids(g.id) for g in self.guilds) or (
+                channel in self.settings.ask_channels
+            )
+        guild = getattr(channel, "guild", None)
+        return getattr(channel, "id", None) in self.ask_channel_ids(getattr(guild, "id", None))
+
     # -- taking a question -------------------------------------------------------------------------
     def channel_allowed(self, channel: object) -> bool:
-        """DMs follow ``answer_dms``; guild channels and their threads ``allowed_channels``."""
+        """DMs follow ``answer_dms``; guild channels and their threads the allowed channels of
+        the server (/config), else ``allowed_channels``; ask channels are always allowed."""
         if isinstance(channel, discord.DMChannel | discord.GroupChannel):
             return self.settings.answer_dms
-        allowed = self.settings.allowed_channels
+        guild = getattr(channel, "guild", None)
+        guild_id = getattr(guild, "id", None)
+        allowed = set(
+            self.guild_config(guild_id).allowed_channels or self.settings.allowed_channels
+        )
         if not allowed:
             return True
+        allowed |= self.ask_channel_ids(guild_id)
         channel_id = getattr(channel, "id", None)
         parent_id = getattr(channel, "parent_id", None)
         return channel_id in allowed or (parent_id is not None and parent_id in allowed)
 
     def gate(self, user_id: int, channel: object) -> Gate:
-        """Check a new question: shutdown, channel, queue length, then the user's cooldown."""
+        """Check a new question: shutdown, channel, the line's length, the member's questions in
+        line, then the member's token bucket. Timing alone never turns a question away while the
+        member has tokens left."""
         if not self.accepting or self.queue.closed:
             return Gate(SHUTTING_DOWN)
         if not self.channel_allowed(channel):
             return Gate(NOT_HERE)
         if self.queue.waiting >= self.queue.max_size:
             return Gate(BUSY.format(n=len(self.queue)))
-        left = self.cooldown.try_acquire(user_id)
+        limit = self.queue.max_per_member
+        if limit and self.queue.waiting_of(user_id) >= limit:
+            return Gate(TOO_MANY_WAITING.format(n=limit))
+        guild = getattr(channel, "guild", None)
+        left = self.buckets(getattr(guild, "id", None)).try_take(user_id)
         if left > 0:
-            seconds = max(1.0, left)
-            return Gate(COOLDOWN.format(s=seconds, plural="" if round(seconds) == 1 else "s"))
+            seconds = max(1.0, round(left))
+            return Gate(RATE_LIMITED.format(s=seconds, plural="" if seconds == 1 else "s"))
         return Gate(None)
 
     def user_hash(self, user_id: int) -> str:
@@ -175,8 +275,10 @@ class ArticleBot(commands.AutoShardedBot):
         user_id: int,
         history: tuple[Turn, ...] = (),
         via: str,
+        guild_id: int | None = None,
     ) -> Answer | None:
-        """Queue ``question``, stream its progress into ``target`` and leave the final answer there.
+        """Queue ``question``, stream its progress into ``target`` and leave the final answer there,
+        recorded and with its feedback buttons.
 
         Returns the answer, or None when it could not be queued.
         """
@@ -193,11 +295,15 @@ class ArticleBot(commands.AutoShardedBot):
         except QueueFull:
             await live.finish([Payload(content=BUSY.format(n=len(self.queue)))])
             return None
+        except MemberQueueFull as exc:
+            await live.finish([Payload(content=TOO_MANY_WAITING.format(n=exc.limit))])
+            return None
         except asyncio.CancelledError:
             await live.abort()
             raise
-        await live.finish(self.answer_payloads(answer))
         latency_ms = (time.perf_counter() - started) * 1000
+        answer_id = await self.record(answer, user_id, guild_id, latency_ms)
+        await live.finish(self.answer_payloads(answer, answer_id))
         question_log.info(
             "question user=%s via=%s latency_ms=%.0f queue_wait_ms=%.0f sections=%s refused=%s%s "
             "edits=%d",
@@ -212,11 +318,39 @@ class ArticleBot(commands.AutoShardedBot):
         )
         return answer
 
-    def answer_payloads(self, answer: Answer) -> list[Payload]:
+    async def record(
+        self, answer: Answer, user_id: int, guild_id: int | None, latency_ms: float
+    ) -> int | None:
+        """Keep the answer in the records; returns its id (None: not recorded)."""
+        if self.records is None or answer.refusal_reason in UNRECORDED_REASONS:
+            return None
+        try:
+            return await asyncio.to_thread(
+                self.records.record_answer, answer, user_id, guild_id, latency_ms
+            )
+        except Exception:
+            log.exception("could not record an answer; it is delivered without feedback buttons")
+            return None
+
+    def answer_payloads(self, answer: Answer, answer_id: int | None = None) -> list[Payload]:
         if answer.refused or not answer.citations:
             # A refusal (or, defensively, an answer without sources) is plain text, sourceless.
-            return [Payload(content=p) for p in refusal_messages(answer)]
-        return [Payload(embed=e) for e in answer_embeds(answer, self.titles)]
+            payloads = [Payload(content=p) for p in refusal_messages(answer)]
+        else:
+            payloads = [Payload(embed=e) for e in answer_embeds(answer, self.titles)]
+        if answer_id is not None:
+            # The buttons go under the last message, after the sources they judge.
+            payloads[-1] = Payload(
+                content=payloads[-1].content,
+                embed=payloads[-1].embed,
+                view=feedback_view(answer_id),
+            )
+        return payloads
+
+    def use_article(self, article: Article) -> None:
+        """Show the article a reindex loaded (outline, section titles)."""
+        self.article = article
+        self.titles = section_titles(article)
 
     # -- handler tasks -----------------------------------------------------------------------------
     @property
@@ -253,17 +387,3 @@ class ArticleBot(commands.AutoShardedBot):
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         log.exception("error in %s; the bot keeps running", event_method)
-
-
-async def respond_safely(
-    interaction: discord.Interaction, text: str, *, ephemeral: bool = True
-) -> None:
-    """Give the interaction a response if it has none, else a follow-up; never raise."""
-    text = shorten(text, CONTENT_LIMIT)
-    try:
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=ephemeral)
-        else:
-            await interaction.response.send_message(text, ephemeral=ephemeral)
-    except discord.HTTPException as exc:
-        log.warning("could not respond to an interaction: %s", exc)

@@ -1,8 +1,11 @@
 """A message that shows a question's progress: its place in line, the answer as it streams, the end.
 
-Edits are throttled to one per ``interval`` seconds (Discord rate-limits message edits, and a
-reader cannot follow faster); whatever changed in between is folded into the next edit. The final
-message replaces the progress, and anything that does not fit one message follows in new ones.
+Nothing is shown for a moment at first: an answer that needs no model (from the cache, a refusal,
+a corrected premise) arrives within it and is posted in its final form as the first message, with
+no placeholder and no edit. After that, edits are throttled to one per ``interval`` seconds
+(Discord rate-limits message edits, and a reader cannot follow faster); whatever changed in
+between is folded into the next edit. The final message replaces the progress, and anything that
+does not fit one message follows in new ones.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import discord
 
@@ -21,13 +24,20 @@ from bot.discord_app.format import position_text, streaming_text
 
 log = logging.getLogger(__name__)
 
+FIRST_SHOW_S = 1.0
+
 
 @dataclass(frozen=True)
 class Payload:
-    """One message: text or an embed."""
+    """One message: text or an embed, and its buttons."""
 
     content: str | None = None
     embed: discord.Embed | None = None
+    view: discord.ui.View | None = None
+
+    def extras(self) -> dict[str, Any]:
+        """The optional parts, only those present (discord.py treats None as "remove")."""
+        return {"view": self.view} if self.view is not None else {}
 
 
 class ReplyTarget(Protocol):
@@ -41,17 +51,29 @@ class ReplyTarget(Protocol):
 
 
 class InteractionTarget:
-    """The original response of a deferred slash command, and its follow-ups."""
+    """A slash command's response (made by the first ``show``, then edited), and follow-ups."""
 
     def __init__(self, interaction: discord.Interaction, *, ephemeral: bool = False) -> None:
         self.interaction = interaction
         self.ephemeral = ephemeral
 
     async def show(self, payload: Payload) -> None:
+        if not self.interaction.response.is_done():
+            optional: dict[str, Any] = payload.extras()
+            if payload.embed is not None:
+                optional["embed"] = payload.embed
+            await self.interaction.response.send_message(
+                payload.content,
+                ephemeral=self.ephemeral,
+                allowed_mentions=discord.AllowedMentions.none(),
+                **optional,
+            )
+            return
         await self.interaction.edit_original_response(
             content=payload.content,
             embed=payload.embed,
             allowed_mentions=discord.AllowedMentions.none(),
+            **payload.extras(),
         )
 
     async def send_more(self, payload: Payload) -> None:
@@ -61,12 +83,14 @@ class InteractionTarget:
                 embed=payload.embed,
                 ephemeral=self.ephemeral,
                 allowed_mentions=discord.AllowedMentions.none(),
+                **payload.extras(),
             )
         else:
             await self.interaction.followup.send(
                 content=payload.content or "…",
                 ephemeral=self.ephemeral,
                 allowed_mentions=discord.AllowedMentions.none(),
+                **payload.extras(),
             )
 
 
@@ -87,7 +111,9 @@ class ChannelTarget:
         if self.message is None:
             self.message = await self._send(payload, reference=self.reference)
         else:
-            self.message = await self.message.edit(content=payload.content, embed=payload.embed)
+            self.message = await self.message.edit(
+                content=payload.content, embed=payload.embed, **payload.extras()
+            )
 
     async def send_more(self, payload: Payload) -> None:
         await self._send(payload, reference=None)
@@ -103,25 +129,32 @@ class ChannelTarget:
                 reference=reference,
                 mention_author=False,
                 allowed_mentions=mentions,
+                **payload.extras(),
             )
         return await self.channel.send(
             content=payload.content,
             embed=payload.embed,  # type: ignore[arg-type]
             allowed_mentions=mentions,
+            **payload.extras(),
         )
 
 
 class LiveAnswer:
     """Feeds queue positions and streamed text into a throttled progress message."""
 
-    def __init__(self, target: ReplyTarget, interval: float) -> None:
+    def __init__(
+        self, target: ReplyTarget, interval: float, first_after: float | None = None
+    ) -> None:
         self.target = target
         self.interval = interval
         self.edits = 0
         self._position: int | None = None
         self._text: list[str] = []
         self._shown: str | None = None
-        self._last_edit = -float("inf")
+        # The first progress shows ``first_after`` seconds from now (well inside the 3 s a slash
+        # command has to respond in); an answer that is ready before then is shown at once.
+        wait = min(interval, FIRST_SHOW_S) if first_after is None else first_after
+        self._last_edit = time.monotonic() - interval + wait
         self._changed = asyncio.Event()
         self._closing = asyncio.Event()
         self._broken = False  # the message is gone (deleted, interaction expired): stop editing
@@ -130,6 +163,9 @@ class LiveAnswer:
     # -- callbacks from the queue (event loop thread) ----------------------------------------------
     def set_position(self, n_ahead: int) -> None:
         self._position = n_ahead
+        if n_ahead > 0 and self.edits == 0:
+            # Waiting behind others takes a while whatever this answer needs: say so at once.
+            self._last_edit = -float("inf")
         self._changed.set()
 
     def add_text(self, delta: str) -> None:
@@ -191,9 +227,9 @@ class LiveAnswer:
             await self._task  # lets an edit in flight land first, so the final one comes last
         if not payloads:
             return
-        # Keep to the edit rate for the final edit too.
+        # Keep to the edit rate for the final edit too; a first message is no edit.
         remaining = self.interval - (time.monotonic() - self._last_edit)
-        if remaining > 0:
+        if remaining > 0 and self.edits:
             await asyncio.sleep(remaining)
         first, *rest = payloads
         if self._broken:

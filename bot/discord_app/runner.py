@@ -20,8 +20,10 @@ import yarl
 from discord.gateway import DiscordWebSocket
 
 from bot.answer_queue import AnswerQueue, MetricsSink
-from bot.answering import Answer, Answerer, Turn
+from bot.answering import Answer, Answerer, AnswerPipeline, Turn
 from bot.discord_app.client import ArticleBot
+from bot.records import RecordsError, RecordStore
+from bot.reindexing import PipelineReindexer
 from bot.settings import Settings
 from index.article import Article
 
@@ -94,6 +96,15 @@ class _StartingAnswerer:
         return self.target.answer(question, history=history, on_text=on_text)
 
 
+def _pipeline(starting: _StartingAnswerer) -> AnswerPipeline:
+    assert isinstance(starting.target, AnswerPipeline)
+    return starting.target
+
+
+def _install(starting: _StartingAnswerer, pipeline: AnswerPipeline) -> None:
+    starting.target = pipeline
+
+
 def use_api_base(api_base: str | None) -> None:
     """Send REST calls to ``api_base`` (a Discord-compatible API) instead of discord.com."""
     if api_base:
@@ -147,14 +158,25 @@ class _BotRunner:
         except OSError as exc:
             print(f"article-bot: could not start the health endpoint: {exc}", file=self.err)
             return 1
+        try:
+            records = RecordStore(self.settings.effective_records_path)
+        except RecordsError as exc:
+            print(f"article-bot: {exc}", file=self.err)
+            return 2
         starting = _StartingAnswerer()
-        self.queue = AnswerQueue(starting, self.settings.max_queue, self.metrics)
+        self.queue = AnswerQueue(
+            starting,
+            self.settings.max_queue,
+            self.metrics,
+            max_per_member=self.settings.max_waiting_per_member,
+        )
         bot = self.bot = ArticleBot(
             self.settings,
             self.queue,
             self.article,
             metrics=self.metrics,
             sync_guild_id=self.settings.discord_sync_guild_id,
+            records=records,
         )
         try:
             # Log in first: a bad token should fail in a second, not after loading the model.
@@ -163,6 +185,10 @@ class _BotRunner:
                 await self._use_gateway_of(bot)
             log.info("loading the answering model")
             starting.target = await asyncio.to_thread(self.answerer_factory)
+            if isinstance(starting.target, AnswerPipeline):
+                bot.reindexer = PipelineReindexer(
+                    self.settings, lambda: _pipeline(starting), lambda new: _install(starting, new)
+                )
             if self.metrics is not None:
                 self.metrics.set_state(index_loaded=True, model_loaded=True)
             if self.stopping:

@@ -18,8 +18,9 @@ import pytest_asyncio
 import yarl
 from discord.gateway import DiscordWebSocket
 
-from bot.answer_queue import AnswerQueue, Cooldown
+from bot.answer_queue import AnswerQueue
 from bot.discord_app.client import ArticleBot
+from bot.records import RecordStore
 from index.article import Article, load_article
 from tests.discord.fake_answerer import FakeAnswerer, RecordingAnswerer
 from tests.discord.helpers import make_settings
@@ -79,8 +80,9 @@ def answerer(article: Article) -> RecordingAnswerer:
     return RecordingAnswerer(FakeAnswerer(article))
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def emulator() -> AsyncIterator[DiscordEmulator]:
+@contextlib.asynccontextmanager
+async def emulated_discord() -> AsyncIterator[DiscordEmulator]:
+    """An emulator that discord.py talks to until the block ends."""
     emu = await DiscordEmulator().start()
     old_base, old_gateway = discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
     discord.http.Route.BASE = emu.api_base
@@ -93,12 +95,28 @@ async def emulator() -> AsyncIterator[DiscordEmulator]:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def bot(
-    emulator: DiscordEmulator, answerer: RecordingAnswerer, article: Article
+async def emulator() -> AsyncIterator[DiscordEmulator]:
+    async with emulated_discord() as emu:
+        yield emu
+
+
+@pytest.fixture(scope="session")
+def records(tmp_path_factory: pytest.TempPathFactory) -> RecordStore:
+    return RecordStore(tmp_path_factory.mktemp("records") / "records.sqlite3")
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    emulator: DiscordEmulator,
+    answerer: Any,
+    article: Article,
+    records: RecordStore | None,
+    **settings: Any,
 ) -> AsyncIterator[ArticleBot]:
-    settings = make_settings()
-    queue = AnswerQueue(answerer, settings.max_queue)
-    client = ArticleBot(settings, queue, article, guild_ready_timeout=0.1)
+    """A bot connected to the emulator until the block ends (a restart is two blocks)."""
+    config = make_settings(**settings)
+    queue = AnswerQueue(answerer, config.max_queue, max_per_member=config.max_waiting_per_member)
+    client = ArticleBot(config, queue, article, records=records, guild_ready_timeout=0.1)
     await client.login(emulator.token)
     task = asyncio.get_running_loop().create_task(client.connect())
     await asyncio.wait_for(client.commands_synced.wait(), 20)
@@ -111,24 +129,35 @@ async def bot(
             await asyncio.wait_for(task, 10)
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def bot(
+    emulator: DiscordEmulator, answerer: RecordingAnswerer, article: Article, records: RecordStore
+) -> AsyncIterator[ArticleBot]:
+    async with running_bot(emulator, answerer, article, records) as client:
+        yield client
+
+
 @pytest.fixture
 def tuned(bot: ArticleBot) -> Iterator[Any]:
-    """Change the running bot's settings for one test: ``tuned(cooldown_s=5, max_queue=1)``."""
+    """Change the running bot's settings for one test: ``tuned(rate_limit_burst=1,
+    max_queue=1)``; the members' token buckets start full."""
     saved_settings = bot.settings
-    saved_cooldown = bot.cooldown
     saved_max = bot.queue.max_size
+    saved_per_member = bot.queue.max_per_member
 
     def tune(**changes: Any) -> None:
         bot.settings = saved_settings.model_copy(update=changes)
-        if "cooldown_s" in changes:
-            bot.cooldown = Cooldown(changes["cooldown_s"])
+        bot._buckets.clear()
         if "max_queue" in changes:
             bot.queue.max_size = changes["max_queue"]
+        if "max_waiting_per_member" in changes:
+            bot.queue.max_per_member = changes["max_waiting_per_member"]
 
     yield tune
     bot.settings = saved_settings
-    bot.cooldown = saved_cooldown
+    bot._buckets.clear()
     bot.queue.max_size = saved_max
+    bot.queue.max_per_member = saved_per_member
 
 
 @pytest.fixture

@@ -15,7 +15,9 @@ from tests.discord_emulator.model import Channel
 def make_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "discord_token": "emulator-bot-token",
-        "cooldown_s": 0.0,
+        # Generous enough that tests asking many questions as one member are never held back.
+        "rate_limit_per_minute": 600.0,
+        "rate_limit_burst": 100,
         "stream_interval_s": 1.0,
         "history_turns": 3,
         "max_queue": 20,
@@ -95,3 +97,11 @@ def assert_shows_answer(messages: list[Message], answer: Any, article: Any) -> N
         assert article.text[citation.start : citation.end] == citation.quote
         quoted = " ".join(line.removeprefix("> ") for line in field["value"].splitlines())
         assert " ".join(citation.quote.split()).startswith(quoted.removesuffix("…").strip())
+
+
+async def click(emu: DiscordEmulator, user: User, message: Message, label: str) -> Message:
+    """``user`` clicks the button whose custom id starts with ``answer:<label>`` and the bot's
+    reply (ephemeral) is returned."""
+    (custom_id,) = [c for c in message.custom_ids() if c.startswith(f"answer:{label}:")]
+    interaction = await emu.click(user, message, custom_id)
+    return await emu.wait_for(lambda: emu.original(interaction), TIMEOUT)  # type: ignore[no-any-return]

@@ -68,12 +68,15 @@ def test_end_of_input_exits_0(article: Article) -> None:
     assert chat(article, [])[0] == 0
 
 
-def test_cli_registers_run_and_chat() -> None:
+def test_the_discord_cli_registers_run_and_the_core_cli_chat() -> None:
     parser = argparse.ArgumentParser()
     add_discord_commands(parser.add_subparsers(dest="command"))
-    for name in ("run", "chat"):
-        args = parser.parse_args([name])
-        assert callable(args.handler)
+    assert callable(parser.parse_args(["run"]).handler)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["chat"])  # the terminal needs no Discord module
+    from bot.cli import build_parser, cmd_chat
+
+    assert build_parser().parse_args(["chat"]).handler is cmd_chat
 
 
 def test_run_without_a_token_exits_2_before_loading_anything(

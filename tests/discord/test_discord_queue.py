@@ -1,4 +1,5 @@
-"""The answer queue: one worker thread, FIFO, positions, streamed text, cooldown, shutdown."""
+"""The answer queue: one worker thread, FIFO, positions, streamed text, per-member limits,
+exclusive work, shutdown; and the per-member token buckets."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from bot.answer_queue import (
     FAILED_TEXT,
     SHUTTING_DOWN_TEXT,
     AnswerQueue,
-    Cooldown,
+    MemberQueueFull,
     QueueFull,
 )
 from bot.answering.answer import Answer, Turn
+from bot.discord_app.rate_limit import TokenBuckets
 
 
 class GatedAnswerer:
@@ -210,16 +212,72 @@ async def test_close_lets_the_answer_in_progress_finish_within_the_grace() -> No
     assert (await running).text == "answer to a"
 
 
-def test_cooldown_per_user() -> None:
+def test_token_buckets_allow_bursts_then_the_rate() -> None:
     now = [100.0]
-    cooldown = Cooldown(10, clock=lambda: now[0])
-    assert cooldown.try_acquire(1) == 0.0
-    assert cooldown.try_acquire(1) == pytest.approx(10.0)
-    assert cooldown.try_acquire(2) == 0.0  # another user is not held back
-    now[0] += 4
-    assert cooldown.retry_after(1) == pytest.approx(6.0)
+    buckets = TokenBuckets(per_minute=5, burst=3, clock=lambda: now[0])
+    assert [buckets.try_take(1) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert buckets.try_take(1) == pytest.approx(12.0)  # 5 a minute: one token every 12 s
+    assert buckets.try_take(2) == 0.0  # another member is not held back
     now[0] += 6
-    assert cooldown.try_acquire(1) == 0.0
-    assert Cooldown(0).try_acquire(1) == 0.0 and Cooldown(0).try_acquire(1) == 0.0
+    assert buckets.try_take(1) == pytest.approx(6.0)
+    now[0] += 6
+    assert buckets.try_take(1) == 0.0
+    now[0] += 3600
+    assert [buckets.try_take(1) for _ in range(4)][-1] > 0  # refills to the burst, no further
+    buckets.give_back(1)
+    assert buckets.try_take(1) == 0.0
     with pytest.raises(ValueError):
-        Cooldown(-1)
+        TokenBuckets(0, 3)
+    with pytest.raises(ValueError):
+        TokenBuckets(5, 0)
+
+
+async def test_a_member_may_have_two_questions_waiting() -> None:
+    answerer = GatedAnswerer()
+    queue = AnswerQueue(answerer, max_size=10, max_per_member=2)
+    first = asyncio.create_task(queue.submit("a1", user_id=1))
+    await until(lambda: answerer.started == ["a1"])
+    waiting = [asyncio.create_task(queue.submit(q, user_id=1)) for q in ("a2", "a3")]
+    await until(lambda: queue.waiting == 2)
+    assert queue.waiting_of(1) == 2
+    with pytest.raises(MemberQueueFull):
+        await queue.submit("a4", user_id=1)
+    other = asyncio.create_task(queue.submit("b1", user_id=2))  # others are not held back
+    await until(lambda: queue.waiting == 3)
+    for q in ("a1", "a2", "a3", "b1"):
+        answerer.gate(q).set()
+    answers = [await t for t in (first, *waiting, other)]
+    assert [a.text for a in answers] == [f"answer to {q}" for q in ("a1", "a2", "a3", "b1")]
+    assert answerer.started == ["a1", "a2", "a3", "b1"]
+    await queue.close()
+
+
+async def test_exclusive_work_takes_its_turn_and_never_overlaps_an_answer() -> None:
+    answerer = GatedAnswerer()
+    queue = AnswerQueue(answerer, max_size=10)
+    order: list[str] = []
+    running = asyncio.create_task(queue.submit("before"))
+    await until(lambda: answerer.started == ["before"])
+
+    def work() -> str:
+        order.append(f"work (answers running: {answerer.active})")
+        return "rebuilt"
+
+    exclusive = asyncio.create_task(queue.run_exclusive(work))
+    await until(lambda: queue.waiting == 1)
+    after = asyncio.create_task(queue.submit("after"))
+    await until(lambda: queue.waiting == 2)
+    answerer.gate("before").set()
+    answerer.gate("after").set()
+    assert await exclusive == "rebuilt"
+    assert (await running).text == "answer to before"
+    assert (await after).text == "answer to after"  # asked meanwhile: answered, not lost
+    assert order == ["work (answers running: 0)"]
+    assert answerer.started == ["before", "after"]
+
+    def broken() -> None:
+        raise RuntimeError("index unreadable")
+
+    with pytest.raises(RuntimeError, match="index unreadable"):
+        await queue.run_exclusive(broken)
+    await queue.close()

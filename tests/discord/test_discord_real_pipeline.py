@@ -1,7 +1,8 @@
 """The main flows with the real answering pipeline (index, embedder, GGUF model) behind the bot.
 
-Whatever the model answers, the bot must acknowledge at once, show progress, and deliver exactly
-that answer: a refusal as plain text, an answer as embeds citing sections with verbatim quotes.
+Whatever the model answers, the bot must respond at once (with progress, or with the final answer
+when it needs no model), and deliver exactly that answer: a refusal as plain text, an answer as
+embeds citing sections with verbatim quotes.
 """
 
 from __future__ import annotations
@@ -32,7 +33,12 @@ async def test_ask_with_the_real_pipeline(
     assert interaction.callback_at is not None and interaction.callback_at - interaction.created < 3
     original = emulator.original(interaction)
     assert original is not None
-    assert any(s.content.startswith(PROGRESS_MARK) for s in original.states)
+    first = original.states[0]
+    assert (
+        first.content.startswith(PROGRESS_MARK)
+        or first.content.endswith(CURSOR)
+        or len(original.states) == 1  # an answer that needed no model, posted as it is
+    ), [s.content for s in original.states]
     streamed = [s for s in original.states if s.content.endswith(CURSOR)]
     if streamed:
         assert not call.answer.refused

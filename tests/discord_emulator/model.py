@@ -16,12 +16,19 @@ DISCORD_EPOCH_MS = 1420070400000
 GUILD_TEXT = 0
 DM = 1
 PUBLIC_THREAD = 11
+GUILD_FORUM = 15
 
 # Message flags
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
 
 ALL_PERMISSIONS = (1 << 53) - 1 & ~(1 << 3)  # everything except Administrator
+MANAGE_GUILD = 1 << 5
+MEMBER_PERMISSIONS = ALL_PERMISSIONS & ~MANAGE_GUILD  # an ordinary member: no Manage Server
+
+# Interaction types
+APPLICATION_COMMAND = 2
+MESSAGE_COMPONENT = 3
 
 
 class Snowflakes:
@@ -51,6 +58,9 @@ class User:
     id: int
     username: str
     bot: bool = False
+    # Resolved guild permissions (None: all but Administrator) and the ids of the member's roles.
+    permissions: int | None = None
+    role_ids: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,8 +114,16 @@ class Channel:
             rate_limit_per_user=0,
             parent_id=str(self.parent_id) if self.parent_id else None,
         )
-        if self.type == GUILD_TEXT:
+        if self.type in (GUILD_TEXT, GUILD_FORUM):
             data["topic"] = None
+        if self.type == GUILD_FORUM:
+            data.update(
+                available_tags=[],
+                default_reaction_emoji=None,
+                default_sort_order=None,
+                default_forum_layout=0,
+                default_thread_rate_limit_per_user=0,
+            )
         if self.type == PUBLIC_THREAD:
             data.update(
                 owner_id=str(self.owner_id),
@@ -131,6 +149,7 @@ class Guild:
     channel_ids: list[int] = field(default_factory=list)
     thread_ids: list[int] = field(default_factory=list)
     member_ids: list[int] = field(default_factory=list)
+    roles: dict[int, str] = field(default_factory=dict)  # id -> name, besides @everyone
 
 
 @dataclass(frozen=True)
@@ -142,6 +161,7 @@ class MessageState:
     embeds: tuple[dict[str, Any], ...]
     flags: int
     via: str  # "create", "edit", "callback", "followup"
+    components: tuple[dict[str, Any], ...] = ()
 
     @property
     def loading(self) -> bool:
@@ -180,6 +200,14 @@ class Message:
         return self.state.flags
 
     @property
+    def components(self) -> tuple[dict[str, Any], ...]:
+        return self.state.components
+
+    def custom_ids(self) -> list[str]:
+        """The custom ids of the message's buttons, in order."""
+        return [c["custom_id"] for row in self.components for c in row.get("components", [])]
+
+    @property
     def edits(self) -> list[MessageState]:
         return self.states[1:]
 
@@ -200,7 +228,7 @@ class Message:
             "embeds": list(self.embeds),
             "pinned": False,
             "flags": self.flags,
-            "components": [],
+            "components": list(self.components),
         }
         if self.guild_id is not None:
             data["guild_id"] = str(self.guild_id)
@@ -223,7 +251,7 @@ class Message:
 class Interaction:
     id: int
     token: str
-    command: str
+    command: str  # the slash command, or "component:<custom id>" for a button click
     options: dict[str, Any]
     user: User
     channel_id: int

@@ -282,7 +282,9 @@ class RestApi:
             raise DiscordError(404, 10062, "Unknown interaction")
         kind = int(body.get("type", 0))
         data = body.get("data") or {}
-        if kind not in (4, 5, 8, 9):
+        # 6 and 7 (deferred update, update message) exist for component interactions only.
+        allowed = (4, 5, 6, 7) if interaction.command.startswith("component:") else (4, 5, 8, 9)
+        if kind not in allowed:
             raise DiscordError(
                 400,
                 50035,
@@ -306,6 +308,7 @@ class RestApi:
                 data.get("embeds") or () if kind == 4 else (),
                 flags=flags | (LOADING if kind == 5 else 0),
                 via="callback",
+                components=data.get("components") or () if kind == 4 else (),
                 interaction_id=interaction.id,
                 webhook_id=self.emu.application_id,
             )
@@ -388,6 +391,7 @@ class RestApi:
             body.get("embeds") or (),
             flags=flags,
             via="followup",
+            components=body.get("components") or (),
             interaction_id=interaction.id,
             webhook_id=self.emu.application_id,
         )
@@ -501,6 +505,7 @@ class RestApi:
             body.get("content") or "",
             body.get("embeds") or (),
             reference_id=reference_id,
+            components=body.get("components") or (),
         )
         await self.emu.dispatch_message("MESSAGE_CREATE", message)
         return 200, self.emu.message_json(message)
@@ -543,6 +548,7 @@ class RestApi:
     ) -> tuple[int, Any]:
         channel = self._channel(p)
         if channel.type != GUILD_TEXT:
+            # Forum channels have posts, not threads started from messages.
             raise DiscordError(400, 50024, "Cannot execute action on this channel type")
         message = self._message(channel, p["mid"])
         self._deny(channel, "create_public_threads")

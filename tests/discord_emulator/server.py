@@ -21,9 +21,14 @@ from tests.discord_emulator.gateway import (
 )
 from tests.discord_emulator.model import (
     ALL_PERMISSIONS,
+    APPLICATION_COMMAND,
     DM,
+    GUILD_FORUM,
     GUILD_TEXT,
     LOADING,
+    MEMBER_PERMISSIONS,
+    MESSAGE_COMPONENT,
+    PUBLIC_THREAD,
     Channel,
     Guild,
     Interaction,
@@ -92,7 +97,12 @@ class DiscordEmulator:
         self.no_threads = self.add_channel(
             self.guild, "no-threads", denied={"create_public_threads"}
         )
+        # Ask channels for the bot's tests: one text channel, one forum.
+        self.ask_channel = self.add_channel(self.guild, "ask")
+        self.ask_forum = self.add_channel(self.guild, "ask-forum", forum=True)
         self.alice = self.add_user("alice")
+        # Roles exist from the start so the bot knows them from GUILD_CREATE.
+        self.admin_role = self.add_role(self.guild, "Article Admins")
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def start(self, port: int = 0) -> DiscordEmulator:
@@ -135,8 +145,22 @@ class DiscordEmulator:
         return f"ws://{self.host}:{self.port}/gateway"
 
     # -- the world ---------------------------------------------------------------------------------
-    def add_user(self, name: str, *, bot: bool = False) -> User:
-        user = User(id=self.ids.next(), username=name, bot=bot)
+    def add_user(
+        self,
+        name: str,
+        *,
+        bot: bool = False,
+        permissions: int | None = None,
+        role_ids: list[int] | None = None,
+    ) -> User:
+        """A member of every guild; ``permissions`` are their resolved guild permissions."""
+        user = User(
+            id=self.ids.next(),
+            username=name,
+            bot=bot,
+            permissions=permissions,
+            role_ids=list(role_ids or ()),
+        )
         self.users[user.id] = user
         for guild in self.guilds.values():
             guild.member_ids.append(user.id)
@@ -148,10 +172,26 @@ class DiscordEmulator:
         self.guilds[guild.id] = guild
         return guild
 
-    def add_channel(self, guild: Guild, name: str, *, denied: set[str] | None = None) -> Channel:
+    def add_member(self, name: str, *, role_ids: list[int] | None = None) -> User:
+        """An ordinary member: no Manage Server permission."""
+        return self.add_user(name, permissions=MEMBER_PERMISSIONS, role_ids=role_ids)
+
+    def add_role(self, guild: Guild, name: str) -> int:
+        role_id = self.ids.next()
+        guild.roles[role_id] = name
+        return role_id
+
+    def add_channel(
+        self,
+        guild: Guild,
+        name: str,
+        *,
+        denied: set[str] | None = None,
+        forum: bool = False,
+    ) -> Channel:
         channel = Channel(
             id=self.ids.next(),
-            type=GUILD_TEXT,
+            type=GUILD_FORUM if forum else GUILD_TEXT,
             name=name,
             guild_id=guild.id,
             denied=set(denied or ()),
@@ -172,7 +212,7 @@ class DiscordEmulator:
     def member_json(self, user: User, guild: Guild) -> dict[str, Any]:
         return {
             "user": user.to_json(),
-            "roles": [],
+            "roles": [str(r) for r in user.role_ids],
             "joined_at": iso(time.time() - 86400),
             "deaf": False,
             "mute": False,
@@ -180,7 +220,7 @@ class DiscordEmulator:
             "avatar": None,
             "flags": 0,
             "pending": False,
-            "permissions": str(ALL_PERMISSIONS),
+            "permissions": str(ALL_PERMISSIONS if user.permissions is None else user.permissions),
         }
 
     def guild_create_payload(self, guild: Guild) -> dict[str, Any]:
@@ -207,7 +247,21 @@ class DiscordEmulator:
                     "managed": False,
                     "mentionable": False,
                     "flags": 0,
-                }
+                },
+                *(
+                    {
+                        "id": str(role_id),
+                        "name": role_name,
+                        "permissions": "0",
+                        "position": i + 1,
+                        "color": 0,
+                        "hoist": False,
+                        "managed": False,
+                        "mentionable": False,
+                        "flags": 0,
+                    }
+                    for i, (role_id, role_name) in enumerate(guild.roles.items())
+                ),
             ],
             "emojis": [],
             "stickers": [],
@@ -290,13 +344,19 @@ class DiscordEmulator:
         reference_id: int | None = None,
         interaction_id: int | None = None,
         webhook_id: int | None = None,
+        components: list[dict[str, Any]] | tuple[dict[str, Any], ...] = (),
+        message_id: int | None = None,
     ) -> Message:
         message = Message(
-            id=self.ids.next(),
+            id=message_id or self.ids.next(),
             channel_id=channel.id,
             author=author,
             guild_id=channel.guild_id,
-            states=[MessageState(time.monotonic(), content or "", tuple(embeds), flags, via)],
+            states=[
+                MessageState(
+                    time.monotonic(), content or "", tuple(embeds), flags, via, tuple(components)
+                )
+            ],
             reference_id=reference_id,
             interaction_id=interaction_id,
             webhook_id=webhook_id,
@@ -314,8 +374,13 @@ class DiscordEmulator:
         embeds = message.embeds
         if "embeds" in payload:
             embeds = tuple(payload["embeds"] or ())
+        components = message.components
+        if "components" in payload:
+            components = tuple(payload["components"] or ())
         flags = message.flags & ~LOADING
-        message.states.append(MessageState(time.monotonic(), content, embeds, flags, via))
+        message.states.append(
+            MessageState(time.monotonic(), content, embeds, flags, via, components)
+        )
         self.changed()
 
     def channel_messages(self, channel: Channel | int) -> list[Message]:
@@ -372,6 +437,81 @@ class DiscordEmulator:
     async def send_dm(self, user: User, content: str) -> Message:
         return await self.send_message(user, self.dm_channel(user), content)
 
+    async def forum_post(self, user: User, forum: Channel, title: str, content: str) -> Channel:
+        """``user`` opens a post in a forum channel: a thread named ``title`` whose first message
+        (sharing the thread's id, as on Discord) holds ``content``."""
+        if forum.type != GUILD_FORUM or forum.guild_id is None:
+            raise ValueError(f"#{forum.name} is not a forum channel")
+        thread = Channel(
+            id=self.ids.next(),
+            type=PUBLIC_THREAD,
+            name=title,
+            guild_id=forum.guild_id,
+            parent_id=forum.id,
+            owner_id=user.id,
+            denied=set(forum.denied),
+        )
+        self.channels[thread.id] = thread
+        self.guilds[forum.guild_id].thread_ids.append(thread.id)
+        payload = {**thread.to_json(), "newly_created": True}
+        await self.gateway.dispatch("THREAD_CREATE", payload, forum.guild_id)
+        starter = self.new_message(thread, user, content, message_id=thread.id)
+        await self.dispatch_message("MESSAGE_CREATE", starter)
+        return thread
+
+    async def click(self, user: User, message: Message, custom_id: str) -> Interaction:
+        """``user`` clicks the button ``custom_id`` under ``message``."""
+        if custom_id not in message.custom_ids():
+            raise LookupError(f"message {message.id} has no button {custom_id!r}")
+        channel = self.channels[message.channel_id]
+        interaction = Interaction(
+            id=self.ids.next(),
+            token=Interaction.new_token(),
+            command=f"component:{custom_id}",
+            options={},
+            user=user,
+            channel_id=channel.id,
+            guild_id=channel.guild_id,
+        )
+        self.interactions[interaction.id] = interaction
+        data: dict[str, Any] = {
+            "id": str(interaction.id),
+            "application_id": str(self.application_id),
+            "type": MESSAGE_COMPONENT,
+            "token": interaction.token,
+            "version": 1,
+            "data": {"custom_id": custom_id, "component_type": 2},
+            "message": self.message_json(message),
+            **self._interaction_context(user, channel),
+        }
+        await self.gateway.dispatch("INTERACTION_CREATE", data, channel.guild_id)
+        self.changed()
+        return interaction
+
+    def _interaction_context(self, user: User, channel: Channel) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "channel_id": str(channel.id),
+            "channel": channel.to_json(),
+            "app_permissions": str(ALL_PERMISSIONS),
+            "locale": "en-US",
+            "entitlements": [],
+            "attachment_size_limit": 10 * 1024 * 1024,
+        }
+        if channel.guild_id is not None:
+            guild = self.guilds[channel.guild_id]
+            data.update(
+                guild_id=str(guild.id),
+                guild_locale="en-US",
+                member=self.member_json(user, guild),
+                context=0,
+                authorizing_integration_owners={"0": str(guild.id)},
+            )
+        else:
+            data.update(
+                user=user.to_json(), context=1, authorizing_integration_owners={"1": str(user.id)}
+            )
+        return data
+
     def all_commands(self, guild_id: int | None = None) -> list[dict[str, Any]]:
         commands = list(self.global_commands)
         for gid, cmds in self.guild_commands.items():
@@ -427,7 +567,7 @@ class DiscordEmulator:
         data: dict[str, Any] = {
             "id": str(interaction.id),
             "application_id": str(self.application_id),
-            "type": 2,
+            "type": APPLICATION_COMMAND,
             "token": interaction.token,
             "version": 1,
             "data": {
@@ -437,26 +577,8 @@ class DiscordEmulator:
                 **({"options": typed} if typed else {}),
                 **({"guild_id": command["guild_id"]} if command.get("guild_id") else {}),
             },
-            "channel_id": str(channel.id),
-            "channel": channel.to_json(),
-            "app_permissions": str(ALL_PERMISSIONS),
-            "locale": "en-US",
-            "entitlements": [],
-            "attachment_size_limit": 10 * 1024 * 1024,
+            **self._interaction_context(user, channel),
         }
-        if channel.guild_id is not None:
-            guild = self.guilds[channel.guild_id]
-            data.update(
-                guild_id=str(guild.id),
-                guild_locale="en-US",
-                member=self.member_json(user, guild),
-                context=0,
-                authorizing_integration_owners={"0": str(guild.id)},
-            )
-        else:
-            data.update(
-                user=user.to_json(), context=1, authorizing_integration_owners={"1": str(user.id)}
-            )
         await self.gateway.dispatch("INTERACTION_CREATE", data, channel.guild_id)
         self.changed()
         return interaction
@@ -498,13 +620,28 @@ class DiscordEmulator:
         return await self.gateway.invalidate(resumable)
 
     # -- transcript --------------------------------------------------------------------------------
-    def transcript(self, interaction: Interaction | None = None) -> str:
-        """Requests and message states, in order, as readable lines."""
-        t0 = interaction.created if interaction is not None else self.started
-        reqs = self.interaction_requests(interaction) if interaction else self.requests
+    def transcript(self, *interactions: Interaction) -> str:
+        """Requests and message states, in order, as readable lines: all of them, or those of the
+        given interactions, timed from the first of those."""
+        t0 = min((i.created for i in interactions), default=self.started)
+        if interactions:
+            labels = {i.id: f"[{n}]" for n, i in enumerate(interactions, 1)}
+            reqs = [
+                (labels[i.id] + " ", r)
+                for r in self.requests
+                for i in interactions
+                if i.token in r.path or str(i.id) in r.path
+            ]
+            reqs.sort(key=lambda pair: pair[1].at)
+            if len(interactions) == 1:
+                reqs = [("", r) for _, r in reqs]
+        else:
+            reqs = [("", r) for r in self.requests]
         lines = []
-        for r in reqs:
-            lines.append(f"+{r.at - t0:7.3f}s  {r.method:<6} {_short_path(r.path)} -> {r.status}")
+        for label, r in reqs:
+            lines.append(
+                f"+{r.at - t0:7.3f}s  {label}{r.method:<6} {_short_path(r.path)} -> {r.status}"
+            )
             summary = _summarise_body(r.body)
             if summary:
                 lines.append(f"           {summary}")
@@ -535,6 +672,13 @@ def _summarise_body(body: Any) -> str:
             parts.append(
                 f"embed[{i}] description={desc[:90]!r} fields=[{fields}] footer={footer!r}"
             )
+        buttons = [
+            c.get("label") or (c.get("emoji") or {}).get("name") or c.get("custom_id")
+            for row in inner.get("components") or []
+            for c in row.get("components") or []
+        ]
+        if buttons:
+            parts.append(f"buttons={buttons}")
         if inner.get("flags"):
             parts.append(f"flags={inner['flags']}")
     return "  ".join(parts)

@@ -1,4 +1,4 @@
-"""One cog per feature: /ask, mentions and threads, and the article's outline."""
+"""One cog per feature: /ask, mentions, threads and ask channels, the outline, admin tools."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ if TYPE_CHECKING:
 
 
 async def load_cogs(bot: ArticleBot) -> None:
+    from bot.discord_app.cogs.admin import AdminCog
     from bot.discord_app.cogs.ask import AskCog
     from bot.discord_app.cogs.mention import MentionCog
     from bot.discord_app.cogs.outline import OutlineCog
@@ -16,3 +17,4 @@ async def load_cogs(bot: ArticleBot) -> None:
     await bot.add_cog(AskCog(bot))
     await bot.add_cog(MentionCog(bot))
     await bot.add_cog(OutlineCog(bot))
+    await bot.add_cog(AdminCog(bot))

@@ -9,8 +9,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app.client import respond_safely
 from bot.discord_app.live import InteractionTarget
+from bot.discord_app.responding import respond_safely
 
 if TYPE_CHECKING:
     from bot.discord_app.client import ArticleBot
@@ -30,18 +30,15 @@ class AskCog(commands.Cog):
         if gate.message is not None:
             await respond_safely(interaction, gate.message, ephemeral=True)
             return
-        try:
-            await interaction.response.defer(thinking=True)
-        except discord.HTTPException as exc:
-            log.warning("could not acknowledge /ask (it expired or was answered): %s", exc)
-            return
-        # The answer is delivered by a task the shutdown waits for, not by the gateway handler.
+        # No deferral: the first thing shown is the response itself, either the final answer
+        # (when it needs no model) or the question's place in line, within a second.
         task = self.bot.spawn(
             self.bot.answer_into(
                 InteractionTarget(interaction),
                 question=question,
                 user_id=interaction.user.id,
                 via="slash",
+                guild_id=interaction.guild_id,
             ),
             name=f"ask-{interaction.id}",
         )

@@ -1,8 +1,11 @@
-"""Mentions and DMs: the answer goes into a thread started from the question, or a reply.
+"""Mentions, DMs and ask channels: the answer goes into a thread started from the question, or a
+reply.
 
 Follow-up messages in a thread the bot started need no mention; they are answered with the
-thread's recent turns as context. Turns are kept in memory per thread; for a thread from before a
-restart they are read back from the thread's history.
+thread's recent turns as context. In an ask channel every message that is a question is answered
+without a mention; in an ask forum a new post gets a first answer in its own thread, and later
+questions there are answered like follow-ups. Turns are kept in memory per thread; for a thread
+from before a restart they are read back from the thread's history.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from discord.ext import commands
 from bot.answering import Turn
 from bot.discord_app.format import help_text
 from bot.discord_app.live import ChannelTarget
+from bot.discord_app.questions import is_question
 from bot.discord_app.text_split import shorten
 
 if TYPE_CHECKING:
@@ -47,51 +51,86 @@ class MentionCog(commands.Cog):
         me = self.bot.user
         return isinstance(channel, discord.Thread) and me is not None and channel.owner_id == me.id
 
+    def is_ask_forum_thread(self, channel: object) -> bool:
+        """A thread members started under an ask channel (a forum post, or a thread of theirs)."""
+        me = self.bot.user
+        return (
+            isinstance(channel, discord.Thread)
+            and me is not None
+            and channel.owner_id != me.id
+            and channel.parent_id is not None
+            and self.bot.is_ask_channel(channel.parent or channel.parent_id)
+        )
+
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         me = self.bot.user
         if me is None or message.author.bot or message.author.id == me.id:
             return
+        channel = message.channel
         in_dm = message.guild is None
-        in_our_thread = not in_dm and self.is_our_thread(message.channel)
         mentioned = any(u.id == me.id for u in message.mentions)
+        text = self.strip_mentions(message.content)
         if in_dm:
             if not self.bot.settings.answer_dms:
                 return
-        elif not (mentioned or in_our_thread):
+            via = "dm"
+        elif self.is_ask_forum_thread(channel):
+            starter = message.id == getattr(channel, "id", None)
+            if not (starter or mentioned or is_question(text)):
+                return
+            via = "forum"
+        elif self.is_our_thread(channel):
+            via = "thread"
+        elif mentioned:
+            via = "mention"
+        elif self.bot.is_ask_channel(channel) and is_question(text):
+            via = "ask_channel"
+        else:
             return
-        self.bot.spawn(self.handle(message, in_dm=in_dm, in_thread=in_our_thread), "mention")
+        self.bot.spawn(self.handle(message, via=via), "mention")
 
     # -- answering ---------------------------------------------------------------------------------
-    async def handle(self, message: discord.Message, *, in_dm: bool, in_thread: bool) -> None:
+    async def handle(self, message: discord.Message, *, via: str) -> None:
         assert self.bot.user is not None
         question = self.strip_mentions(message.content)
+        channel = message.channel
+        if via == "forum" and message.id == getattr(channel, "id", None):
+            # A forum post's title is often the question itself; its text adds the detail.
+            title = getattr(channel, "name", "") or ""
+            if not is_question(question) and title and title not in question:
+                question = f"{title}: {question}" if question else title
         if not question:
             await self._notice(message, help_text(self.bot.user.mention, self.bot.article), None)
             return
-        gate = self.bot.gate(message.author.id, message.channel)
+        gate = self.bot.gate(message.author.id, channel)
         if gate.message is not None:
             await self._notice(message, gate.message, NOTICE_SECONDS)
             return
 
         history: tuple[Turn, ...] = ()
         thread: discord.abc.Messageable | None = None
-        if in_thread:
-            thread = message.channel
-            history = await self.history_for(message.channel, before=message)
-            target = ChannelTarget(message.channel, reference=message)
-        elif in_dm:
-            target = ChannelTarget(message.channel, reference=message)
+        if via in ("thread", "forum"):
+            thread = channel
+            if message.id != getattr(channel, "id", None):
+                history = await self.history_for(channel, before=message)
+            target = ChannelTarget(channel, reference=message)
+        elif via == "dm":
+            target = ChannelTarget(channel, reference=message)
         else:
             thread = await self._start_thread(message, question)
             target = (
                 ChannelTarget(thread)
                 if thread is not None
-                else ChannelTarget(message.channel, reference=message)
+                else ChannelTarget(channel, reference=message)
             )
-        via = "dm" if in_dm else "thread" if in_thread else "mention"
         answer = await self.bot.answer_into(
-            target, question=question, user_id=message.author.id, history=history, via=via
+            target,
+            question=question,
+            user_id=message.author.id,
+            history=history,
+            via=via,
+            guild_id=message.guild.id if message.guild else None,
         )
         if thread is not None and answer is not None and not answer.refused:
             self.remember(getattr(thread, "id", 0), Turn(question=question, answer=answer.text))
