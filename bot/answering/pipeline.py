@@ -122,6 +122,20 @@ class AnswerCache:
             self._items.clear()
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A question that passed every check before the model, with what it retrieved."""
+
+    question: str
+    stripped: str
+    history: tuple[Turn, ...]
+    query: str
+    ranked: tuple[int, ...]  # sentence indices of the retrieved passages, in retrieval order
+    passages: tuple[SourcePassage, ...]
+    retrieve_ms: float
+    key: tuple[str, str]  # of the answer cache
+
+
 class AnswerPipeline:
     def __init__(
         self,
@@ -172,6 +186,31 @@ class AnswerPipeline:
         on_text: Callable[[str], None] | None = None,
     ) -> Answer:
         started = time.perf_counter()
+        early = self._without_model(question, history, started)
+        if isinstance(early, Answer):
+            if on_text is not None and not early.refused:
+                on_text(early.text)
+            return early
+        with self._lock:
+            answer = self._generate(early, on_text, started)
+        if not history:
+            self.cache.put(early.key, answer)
+        return answer
+
+    def answer_now(self, question: str, *, history: Sequence[Turn] = ()) -> Answer | None:
+        """The answer, if it needs no model: a repeated question, an empty or over-long one, an
+        off-topic refusal or a premise correction; None when only the model can answer.
+
+        It never waits for the model, so a caller can give such answers at once even while the
+        model is busy with someone else's question.
+        """
+        early = self._without_model(question, history, time.perf_counter())
+        return early if isinstance(early, Answer) else None
+
+    def _without_model(
+        self, question: str, history: Sequence[Turn], started: float
+    ) -> Answer | _Prepared:
+        """Everything before the model: a final answer, or what the model is to be asked."""
         question = question if isinstance(question, str) else str(question)
         stripped = question.strip()
         if not stripped:
@@ -190,20 +229,16 @@ class AnswerPipeline:
             cached = self.cache.get(key)
             if cached is not None:
                 elapsed = (time.perf_counter() - started) * 1000
-                if on_text is not None and not cached.refused:
-                    on_text(cached.text)
                 return replace(
                     cached,
                     question=question,
                     cached=True,
                     timings_ms={"retrieve": 0.0, "first_token": elapsed, "total": elapsed},
                 )
-
-        with self._lock:
-            answer = self._answer(question, stripped, history, on_text, started)
-        if not history:
-            self.cache.put(key, answer)
-        return answer
+        prepared = self._prepare(question, stripped, history, started, key)
+        if isinstance(prepared, Answer) and not history:
+            self.cache.put(key, prepared)
+        return prepared
 
     def _retrieval_query(self, question: str, history: Sequence[Turn]) -> str:
         # A follow-up ("and what about AI?") retrieves better with the previous question beside it.
@@ -211,14 +246,14 @@ class AnswerPipeline:
             return f"{history[-1].question.strip()} {question}"
         return question
 
-    def _answer(
+    def _prepare(
         self,
         question: str,
         stripped: str,
         history: Sequence[Turn],
-        on_text: Callable[[str], None] | None,
         started: float,
-    ) -> Answer:
+        key: tuple[str, str],
+    ) -> Answer | _Prepared:
         t0 = time.perf_counter()
         query = self._retrieval_query(stripped, history)
         hits = self.retriever.search(query, self.config.top_k)
@@ -254,9 +289,17 @@ class AnswerPipeline:
                 question, query, issue, ranked, passages, retrieve_ms, started
             )
             if corrected is not None:
-                if on_text is not None and not corrected.refused:
-                    on_text(corrected.text)
                 return corrected
+        return _Prepared(
+            question, stripped, tuple(history), query, tuple(ranked), passages, retrieve_ms, key
+        )
+
+    def _generate(
+        self, prepared: _Prepared, on_text: Callable[[str], None] | None, started: float
+    ) -> Answer:
+        question, stripped, history = prepared.question, prepared.stripped, prepared.history
+        query, ranked, passages = prepared.query, list(prepared.ranked), prepared.passages
+        retrieve_ms = prepared.retrieve_ms
         offered = sorted(ranked)
         evidence: list[int] = []
         if self.config.evidence_sentences and self.ranker is not None:

@@ -455,3 +455,62 @@ def test_figures_from_the_cited_sentence_stand(article, passages):
     answer = pipeline.answer("When was the article published?")
     assert not answer.refused
     assert answer.citations[0].quote == "03/24 2025"
+
+
+def test_answers_that_need_no_model_are_given_now(article, passages):
+    pipeline, llm = make(
+        article,
+        hits_for(passages, "I", dense=0.05),
+        lambda s: {"answerable": True, "answer": "x"},
+        min_relevance=0.25,
+    )
+    now = pipeline.answer_now("What is the capital of France?")
+    assert now is not None and now.refusal_reason == "off_topic"
+    assert pipeline.answer_now("   ") is not None
+    assert llm.calls == []
+
+
+def test_a_question_for_the_model_is_not_answered_now_but_later_from_the_cache(article, passages):
+    pipeline, llm = make(
+        article, hits_for(passages, "II"), lambda s: {"answerable": True, "answer": "B-end."}
+    )
+    assert pipeline.answer_now("What shift does FinTech make?") is None
+    assert llm.calls == []
+    first = pipeline.answer("What shift does FinTech make?")
+    again = pipeline.answer_now("What shift does FinTech make?")
+    assert again is not None and again.cached and again.text == first.text
+
+
+def test_an_answer_giving_a_deed_to_the_wrong_name_is_replaced_by_its_sentence(article, passages):
+    # Section I says Alibaba's ecosystem provided users; the answer gives it to Alipay.
+    pipeline, _ = make(
+        article,
+        hits_for(passages, "I"),
+        lambda s: {"answer": "Alipay's extensive ecosystem provided users.", "answerable": True},
+    )
+    answer = pipeline.answer("What provided a continuous stream of users?")
+    assert not answer.refused
+    quote = answer.citations[0].quote
+    assert "Alibaba's extensive ecosystem" in quote
+    assert answer.text == f'What the article says: "{quote}"'
+
+
+def test_an_answer_whose_names_its_sentence_holds_stands(article, passages):
+    pipeline, _ = make(
+        article,
+        hits_for(passages, "I"),
+        lambda s: {"answer": "Alibaba's extensive ecosystem provided users.", "answerable": True},
+    )
+    answer = pipeline.answer("What provided a continuous stream of users?")
+    assert answer.text == "Alibaba's extensive ecosystem provided users."
+
+
+def test_the_claims_check_can_be_turned_off(article, passages):
+    pipeline, _ = make(
+        article,
+        hits_for(passages, "I"),
+        lambda s: {"answer": "Alipay's extensive ecosystem provided users.", "answerable": True},
+        check_claims=False,
+    )
+    answer = pipeline.answer("What provided a continuous stream of users?")
+    assert answer.text == "Alipay's extensive ecosystem provided users."
