@@ -18,8 +18,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bot.answering import Answer, Answerer
+from bot.answering import Answer, Answerer, sentence_text
 from bot.answering.facts import claims, misattributed, tidy, unsupported_claims
+from index.article import Article
 
 TARGETS = {
     "citation_accuracy": (">=", 0.90),
@@ -155,8 +156,13 @@ class EvalReport:
 
 
 def score(
-    questions: Sequence[EvalQuestion], answers: Sequence[Answer], article_text: str | None
+    questions: Sequence[EvalQuestion],
+    answers: Sequence[Answer],
+    article_text: str | None,
+    readings: dict[int, str] | None = None,
 ) -> EvalReport:
+    """The report; ``readings`` maps a sentence's start offset to the text the model reads for
+    it (the date line says what it is), against which the wrong-fact measure checks an answer."""
     report = EvalReport()
     cited_ok = answered = refused_off = off_topic = false_refusals = answerable = 0
     quotes = quotes_ok = with_citation = non_refused = 0
@@ -182,12 +188,13 @@ def score(
             "reason": a.refusal_reason,
             "cited": cited_sections,
             "answer": a.text,
+            "basis": a.basis,
             "total_ms": round(a.timings_ms.get("total", 0.0), 1),
         }
         if not a.refused:
             non_refused += 1
             with_citation += bool(a.citations)
-            quotes_text = [c.quote for c in a.citations]
+            quotes_text = [(readings or {}).get(c.start, c.quote) for c in a.citations]
             wrong = unsupported_claims(
                 a.text, quotes_text, known_names=known, also_allowed=q.question
             ) + [
@@ -195,7 +202,7 @@ def score(
                 for quote in quotes_text[:1]
                 for w in misattributed(a.text, quote, known_names=known)
             ]
-            if wrong:
+            if wrong and a.basis == "model":
                 wrong_facts += 1
                 row["wrong_facts"] = wrong
             if tidy(a.text) != a.text or _JSON_LEAK.search(a.text):
@@ -283,9 +290,14 @@ def run_evaluation(
     progress: bool = False,
     article_text: str | None = None,
 ) -> EvalReport:
+    article = getattr(answerer, "article", None)
     if article_text is None:
-        article = getattr(answerer, "article", None)
         article_text = getattr(article, "text", None)
+    readings = (
+        {s.start: sentence_text(article, s) for s in article.sentences}
+        if isinstance(article, Article)
+        else None
+    )
     answers = []
     for n, q in enumerate(questions, 1):
         t0 = time.perf_counter()
@@ -299,4 +311,4 @@ def run_evaluation(
                 file=sys.stderr,
                 flush=True,
             )
-    return score(questions, answers, article_text)
+    return score(questions, answers, article_text, readings)

@@ -69,6 +69,9 @@ class Answer:
     usage: dict[str, int] = field(default_factory=dict)  # prompt_tokens, completion_tokens
     refusal_reason: str | None = None  # "empty", "too_long", "off_topic", "model", ...
     cached: bool = False
+    # Whose words the answer is: "model" (the language model's), "quote" (the cited sentence,
+    # quoted because the model's answer misstated it) or "correction" (a false premise named).
+    basis: str = "model"
 
     @property
     def sections(self) -> tuple[str, ...]:

@@ -406,6 +406,7 @@ class AnswerPipeline:
             passages=passages,
             timings_ms=timings,
             usage={"prompt_tokens": 0, "completion_tokens": 0},
+            basis="correction",
         )
 
     def _verify(
@@ -468,9 +469,12 @@ class AnswerPipeline:
             # only year is its date line, and "founded by Alibaba, in 2025" is not about that.
             log.info("figures not in the cited sentence: %s", ", ".join(figures))
             return refusal("unsupported")
+        basis = "model"
         if self.config.check_claims:
-            text, chosen = self._hold_claims(text, chosen, ranked, query, question)
+            held, chosen = self._hold_claims(text, chosen, ranked, query, question)
             citations = self.citations_for([chosen], ranked)
+            basis = "model" if held == text else "quote"
+            text = held
         return Answer(
             question=question,
             text=text,
@@ -479,6 +483,7 @@ class AnswerPipeline:
             passages=passages,
             timings_ms=timings,
             usage=usage,
+            basis=basis,
         )
 
     def _wrong_claims(self, text: str, index: int, question: str) -> list[str]:
