@@ -58,7 +58,7 @@ def build_index(
     settings: Settings, *, progress: bool = True, force: bool = False
 ) -> tuple[Article, Embedder, ArticleIndex, BuildReport]:
     """Open the index and bring it up to date; the report says what that took."""
-    article = load_article(settings.article_path)
+    article = load_article(settings.article_path, settings.article_max_bytes)
     embedder = make_embedder(settings)
     index = ArticleIndex.open(index_config(settings), article, embedder)
     report = index.build(progress=progress, force=force)

@@ -39,7 +39,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.wiring import build_answerer
     from index.article import load_article
 
-    article = load_article(settings.article_path)
+    article = load_article(settings.article_path, settings.article_max_bytes)
     return run_bot(settings, lambda: build_answerer(settings), article, _metrics())
 
 
@@ -48,7 +48,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.wiring import build_answerer
     from index.article import load_article
 
-    article = load_article(settings.article_path)
+    article = load_article(settings.article_path, settings.article_max_bytes)
     answerer = build_answerer(settings)
     return run_chat(answerer, article, history_turns=settings.history_turns)
 
