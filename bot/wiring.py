@@ -121,12 +121,25 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
     )
 
 
+def make_premise_checker(article: Article, embedder: Embedder) -> PremiseChecker | None:
+    """The premise check, where the embedding model's vocabulary can tell names and rare terms
+    from everyday words (WordPiece); with any other tokenizer it would flag every word."""
+    if not embedder.supports_word_pieces:
+        log.warning(
+            "premise check off: embedding model %s has a %s tokenizer, not WordPiece",
+            embedder.name,
+            embedder.tokenizer_kind,
+        )
+        return None
+    return PremiseChecker(article, embedder.is_whole_word)
+
+
 def build_answerer(settings: Settings, *, progress: bool = False) -> AnswerPipeline:
     """A ready answer pipeline: index up to date, model loaded, fixed prompt prefix primed."""
     article, embedder, index, retriever = open_index(settings, progress=progress)
     llm = make_llm(settings)
     ranker = SentenceRanker(embedder, [sentence_text(article, s) for s in article.sentences])
-    premises = PremiseChecker(article, embedder.is_whole_word)
+    premises = make_premise_checker(article, embedder)
     pipeline = AnswerPipeline(
         article,
         retriever,

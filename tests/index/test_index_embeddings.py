@@ -140,3 +140,17 @@ def test_tokenizer_kind_falls_back_to_the_loaded_tokenizer(tmp_path: Path) -> No
     assert embedder.tokenizer_kind == "WordPiece"
     assert embedder.loaded
     assert embedder.is_whole_word("well") and not embedder.is_whole_word("deepseek")
+
+
+def test_premise_check_is_made_only_for_a_wordpiece_vocabulary(
+    tmp_path: Path, embedder: Embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.wiring import make_premise_checker
+    from index.article import load_article
+
+    article = load_article()
+    assert make_premise_checker(article, embedder) is not None
+    other = Embedder(_model_dir_with_tokenizer(tmp_path, "BPE"))
+    with caplog.at_level("WARNING"):
+        assert make_premise_checker(article, other) is None
+    assert "premise check off" in caplog.text and "BPE tokenizer" in caplog.text
