@@ -364,6 +364,9 @@ def _mark_plain_title(lines: list[_Line]) -> int | None:
     first = lines[prose[0]]
     if len(first.text) > _PLAIN_TITLE_MAX_CHARS or first.text.endswith(tuple(_SENTENCE_END)):
         return None
+    spaced = any(lines[j].kind == "blank" for j in range(prose[0], prose[-1]))
+    if spaced and lines[prose[0] + 1].kind != "blank":
+        return None  # the first line of a hard-wrapped paragraph, not a title of its own
     first.kind = "title"
     # Date and number lines right under the title are header lines, as they are at the top.
     for line in lines[prose[0] + 1 :]:

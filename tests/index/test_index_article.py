@@ -250,6 +250,14 @@ def test_plain_text_paragraphs_hard_wrapped_and_titled() -> None:
     assert_consistent(a)
 
 
+def test_hard_wrapped_first_line_is_not_a_title() -> None:
+    a = parse_article("The mill was built in 1820 by the\nHale family.\n\nIt burned in 1901.\n")
+    assert a.title == ""
+    assert a.labels == ("¶1", "¶2")
+    assert a.sentences[0].text == "The mill was built in 1820 by the"
+    assert_consistent(a)
+
+
 def test_plain_text_without_blank_lines_has_a_paragraph_per_line() -> None:
     a = parse_article("First line is a sentence.\nSecond one. With two.\nThird line.\n")
     assert a.labels == ("¶1", "¶2", "¶3")
