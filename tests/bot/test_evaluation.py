@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.answering.answer import Answer, Citation
 from bot.evaluation import EvalQuestion, score
 
@@ -84,9 +86,9 @@ def test_almost_answerable_questions_are_scored_apart_from_off_topic_ones():
     assert report.metrics["almost_distractor"] == 1 / 3
     assert report.metrics["refusal_accuracy"] == 1.0
     assert [r.get("distractor", False) for r in report.rows] == [False, True, False, False]
-    assert report.target_status()["almost_refused"] is False
     rendered = report.render()
-    assert "almost-answerable refused" in rendered and "MISSED" in rendered
+    assert re.search(r"almost-answerable refused +0\.333\n", rendered)
+    assert re.search(r"almost-answerable given distractor +0\.333\n", rendered)
 
 
 def test_answered_correctly_needs_every_fact_and_counts_refusals_against():
@@ -145,7 +147,6 @@ def test_eval_command_runs_a_question_file_against_the_chosen_article(
 ):
     """`article-bot eval FILE --article FILE`: the settings name the chosen article, and the
     report has the almost-answerable and answered-correctly lines (scripted model)."""
-    import re
     from pathlib import Path
 
     import bot.wiring
@@ -174,5 +175,5 @@ def test_eval_command_runs_a_question_file_against_the_chosen_article(
     assert chosen == [path]
     out = capsys.readouterr().out
     assert "Evaluated 35 questions" in out
-    assert re.search(r"almost-answerable refused +1\.000  target >= 0\.70: ok", out)
-    assert re.search(r"answerable answered correctly +0\.000  target >= 0\.75: MISSED", out)
+    assert re.search(r"almost-answerable refused +1\.000\n", out)
+    assert re.search(r"answerable answered correctly +0\.000\n", out)
