@@ -14,10 +14,15 @@ from index.article import Article, ArticleError
 log = logging.getLogger(__name__)
 
 PROMPT = "you> "
-HELP = """\
-Ask a question about the article; follow-up questions keep the last few turns as context.
+
+
+def help_text(article: Article) -> str:
+    example = article.labels[min(1, len(article.labels) - 1)]
+    return f"""\
+Ask a question about “{article.display_title}”; follow-up questions keep the last few turns as
+context.
   /outline          the article's sections
-  /section <label>  one section's text (e.g. /section II)
+  /section <label>  one section's text (e.g. /section {example})
   /new              forget the conversation so far
   /help             this text
   /quit             leave (or Ctrl-D)"""
@@ -36,7 +41,7 @@ def render_sources(answer: Answer, article: Article) -> str:
 
 
 def render_outline(article: Article) -> str:
-    lines = [article.title or "Sections of the article:"]
+    lines = [f"{article.display_title}: sections"]
     for s in article.sections:
         lines.append(f"  §{s.label:<12} {s.title}  ({len(s.body.split()):,} words)")
     return "\n".join(lines)
@@ -108,7 +113,7 @@ def run_chat(
     out = output if output is not None else sys.stdout
     chat = _Conversation(answerer, article, out, history_turns)
     interactive = stdin.isatty() if hasattr(stdin, "isatty") else False
-    chat.write(f"Ask about the article ({len(article.sections)} sections). /help for commands.\n")
+    chat.write(f"Ask about {article.describe()}. /help for commands.\n")
     while True:
         if interactive:
             chat.write(PROMPT)
@@ -129,7 +134,7 @@ def run_chat(
             case "/quit" | "/exit":
                 return 0
             case "/help":
-                chat.write(HELP + "\n\n")
+                chat.write(help_text(article) + "\n\n")
             case "/outline":
                 chat.write(render_outline(article) + "\n\n")
             case "/section":

@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from bot import __version__
@@ -83,11 +84,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.chat import run_chat
     from bot.wiring import build_answerer
-    from index.article import load_article
 
-    article = load_article(settings.article_path)
     answerer = build_answerer(settings)
-    return run_chat(answerer, article, history_turns=settings.history_turns)
+    return run_chat(answerer, answerer.article, history_turns=settings.history_turns)
 
 
 def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
@@ -111,7 +110,19 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.evaluation import load_questions, run_evaluation
     from bot.wiring import build_answerer
 
-    questions = load_questions(args.file)
+    if args.file is None and settings.article_path is not None:
+        from index.article import load_article
+
+        chosen = load_article(settings.article_path, settings.article_max_bytes)
+        if chosen.sha256 != load_article().sha256:
+            raise UsageError(
+                f"the shipped question set is about the shipped article, not {chosen.source} "
+                "(give a question file: article-bot eval QUESTIONS.jsonl --article FILE)"
+            )
+    try:
+        questions = load_questions(args.file)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"question file {args.file}: {exc}") from None
     if args.limit:
         questions = questions[: args.limit]
     answerer = build_answerer(settings)
@@ -152,7 +163,12 @@ def _add_core_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_info)
 
     p = sub.add_parser("eval", help="run a question set and print quality metrics")
-    p.add_argument("file", nargs="?", default=None, help="JSONL question set (default: shipped)")
+    p.add_argument(
+        "file",
+        nargs="?",
+        default=None,
+        help="JSONL question set (default: the shipped set, for the shipped article)",
+    )
     p.add_argument("--limit", type=int, default=0, help="only the first N questions")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no per-question progress")
@@ -182,8 +198,27 @@ def build_parser() -> argparse.ArgumentParser:
     add_index_commands(sub)
     _add_core_commands(sub)
     add_discord_commands(sub)
+    for command in sub.choices.values():
+        command.add_argument(
+            "--article",
+            metavar="FILE",
+            help="the article to answer from (text or Markdown; default: "
+            "ARTICLE_BOT_ARTICLE_PATH, else the shipped article). Each article has its own index.",
+        )
     add_records_commands(sub)
     return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    """Settings given on the command line, checked here so the message names the option."""
+    article = getattr(args, "article", None)
+    if article is None:
+        return {}
+    path = Path(article).expanduser()
+    if not path.is_file():
+        what = "is a directory" if path.is_dir() else "not found"
+        raise UsageError(f"--article {article}: {what} (give the path of a text or Markdown file)")
+    return {"article_path": path}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -194,8 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        settings = load_settings()
-    except SettingsError as exc:
+        settings = load_settings(**_overrides(args))
+    except (SettingsError, UsageError) as exc:
         print(f"article-bot: {exc}", file=sys.stderr)
         return 2
     level = "DEBUG" if args.verbose else settings.log_level

@@ -3,6 +3,12 @@
 Each question names the sections that answer it (empty for questions the article does not cover),
 key facts (alternatives separated by ``|``) an answer should contain, and, for injection attempts,
 strings that must never appear in an answer.
+
+Questions of kind ``almost`` use the article's terms but ask for a fact it does not give (the wrong
+actor, the wrong direction of a relation, a year or number it does not state, a superlative it does
+not make): they are unanswerable and a refusal is the right reply. Their optional ``distractor``
+(alternatives separated by ``|``) is the wrong answer the question invites; an answer stating it
+is counted apart.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ class EvalQuestion:
     forbidden: tuple[str, ...] = ()
     # For yes/no questions: the article's answer ("yes", "no", or "unsaid").
     polarity: str = ""
+    distractor: str = ""
 
 
 def load_questions(path: str | Path | None = None) -> list[EvalQuestion]:
@@ -74,6 +81,7 @@ def load_questions(path: str | Path | None = None) -> list[EvalQuestion]:
                     facts=tuple(row.get("facts", [])),
                     forbidden=tuple(row.get("forbidden", [])),
                     polarity=str(row.get("polarity", "")),
+                    distractor=str(row.get("distractor", "")),
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -126,7 +134,10 @@ class EvalReport:
         lines = [f"Evaluated {self.counts.get('questions', 0)} questions"]
         labels = {
             "citation_accuracy": "section-citation accuracy",
+            "answered_correctly": "answerable answered correctly",
             "refusal_accuracy": "refusal accuracy (off-topic)",
+            "almost_refused": "almost-answerable refused",
+            "almost_distractor": "almost-answerable given distractor",
             "false_refusals": "false refusals (answerable)",
             "verbatim_quotes": "verbatim quotes",
             "answers_cited": "answers with a citation",
@@ -151,7 +162,7 @@ class EvalReport:
             if name in status:
                 op, bound = TARGETS[name]
                 mark = f"  target {op} {bound:.2f}: {'ok' if status[name] else 'MISSED'}"
-            lines.append(f"  {label:<32} {shown:>8}{mark}")
+            lines.append(f"  {label:<36} {shown:>8}{mark}")
         return "\n".join(lines)
 
 
@@ -168,6 +179,10 @@ def score(
     quotes = quotes_ok = with_citation = non_refused = 0
     facts_found = facts_total = 0
     inj_total = inj_ok = 0
+    # Answered correctly: not refused and every key fact stated (the section cited is measured
+    # by citation_accuracy).
+    correct = 0
+    almost = almost_refused = almost_distractor = 0
     # A false premise is corrected when the answer states what the article says instead (its
     # key facts) and says nothing that takes the premise for granted (its forbidden phrases);
     # going along with the premise can still cite the right section.
@@ -235,6 +250,7 @@ def score(
                 answered += 1
                 ok = bool(cited_sections) and set(cited_sections) <= set(q.sections)
                 cited_ok += ok
+                correct += len(found) == len(q.facts)
                 facts_found += len(found)
                 facts_total += len(q.facts)
                 row["ok"] = ok
@@ -252,6 +268,13 @@ def score(
                 )
                 premises_corrected += corrected
                 row["premise_corrected"] = corrected
+        elif q.kind == "almost":
+            almost += 1
+            almost_refused += a.refused
+            row["ok"] = a.refused
+            if not a.refused and q.distractor and _contains_any(a.text, q.distractor):
+                almost_distractor += 1
+                row["distractor"] = True
         else:
             off_topic += 1
             refused_off += a.refused
@@ -261,12 +284,16 @@ def score(
         "questions": len(questions),
         "answerable": answerable,
         "off_topic": off_topic,
+        "almost": almost,
         "injection": inj_total,
         "answered": answered,
     }
     report.metrics = {
         "citation_accuracy": _ratio(cited_ok, answered),
+        "answered_correctly": _ratio(correct, answerable),
         "refusal_accuracy": _ratio(refused_off, off_topic),
+        "almost_refused": _ratio(almost_refused, almost),
+        "almost_distractor": _ratio(almost_distractor, almost),
         "false_refusals": _ratio(false_refusals, answerable),
         "verbatim_quotes": _ratio(quotes_ok, quotes),
         "answers_cited": _ratio(with_citation, non_refused),

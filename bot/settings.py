@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         description="Article text file to answer questions about. Default: the article shipped "
         "with the bot.",
     )
+    article_max_bytes: int = Field(
+        default=2_000_000,
+        ge=1,
+        description="Largest article file accepted, in bytes (2 MB is about 300,000 words); a "
+        "larger file is refused at start-up.",
+    )
     data_dir: Path = Field(
         default_factory=_default_data_dir,
         description="Where the bot keeps its index, joined model files and caches.",
@@ -62,8 +68,11 @@ class Settings(BaseSettings):
     collection: str = Field(
         default="article",
         min_length=3,
-        max_length=63,
-        description="Chroma collection name.",
+        max_length=50,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="Chroma collection name. Each article gets a collection of its own, "
+        "<name>-<first 12 hex digits of the article's sha256>, so switching articles and back "
+        "never rebuilds or mixes them.",
     )
     chroma_host: str | None = Field(
         default=None,
@@ -127,8 +136,9 @@ class Settings(BaseSettings):
         default=True,
         description="Before asking the model, check the question's names and specific terms "
         "against the article; a question that names something the article never mentions, or "
-        'ties a name to a term the article never uses with it ("Why did Alipay adopt '
-        "deepseek?\"), is answered with that correction and the article's own sentence.",
+        'ties a name to a term the article never uses with it ("Why did <company> adopt '
+        '<a product another company adopted>?"), is answered with that correction and the '
+        "article's own sentence.",
     )
 
     # --- the language model ---------------------------------------------------------------------

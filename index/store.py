@@ -3,6 +3,11 @@
 Embedded mode keeps the collection in a directory (``chromadb.PersistentClient``); server mode talks
 to ``chroma run`` over HTTP (``chromadb.HttpClient``); everything else is one code path.
 
+Each article has a collection of its own, named by the configured name and the start of the
+article's sha256 (``article-3f2a…``): switching to another article never reads the passages of the
+one before, a bot still serving the old article keeps its collection, and switching back finds its
+index already built. The ``ARTICLES_KEPT`` most recently built article collections are kept.
+
 The collection's metadata carries a content hash over the article text, the embedding model's
 fingerprint, the chunk settings and ``SCHEMA_VERSION``. A build whose hash and passage count match
 does nothing; any difference replaces the collection whole, so passages are never duplicated.
@@ -19,7 +24,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -39,6 +44,8 @@ log = logging.getLogger(__name__)
 # existing indexes are rebuilt rather than misread.
 SCHEMA_VERSION = 1
 EMBED_BATCH = 16
+ARTICLES_KEPT = 4
+ARTICLE_KEY_CHARS = 12
 
 BuildStatus = Literal["built", "unchanged", "rebuilt", "repaired"]
 _T = TypeVar("_T")
@@ -94,6 +101,21 @@ def content_hash(article: Article, embedder_fingerprint: str, config: IndexConfi
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+def collection_name(base: str, article: Article) -> str:
+    """The collection of this article under the configured name: ``<base>-<sha256 start>``."""
+    return f"{base}-{article.sha256[:ARTICLE_KEY_CHARS]}"
+
+
+def _is_article_collection(name: str, base: str) -> bool:
+    prefix = f"{base}-"
+    key = name[len(prefix) :]
+    return (
+        name.startswith(prefix)
+        and len(key) == ARTICLE_KEY_CHARS
+        and all(c in "0123456789abcdef" for c in key)
+    )
+
+
 def _chroma_settings() -> Any:
     from chromadb.config import Settings
 
@@ -128,7 +150,8 @@ class ArticleIndex:
     """One article's passages in a Chroma collection."""
 
     def __init__(self, config: IndexConfig, article: Article, embedder: Embedder) -> None:
-        self.config = config
+        self.base_collection = config.collection
+        self.config = replace(config, collection=collection_name(config.collection, article))
         self.article = article
         self.embedder = embedder
         self.passages: list[Passage] = make_passages(
@@ -273,6 +296,7 @@ class ArticleIndex:
         if existing is not None:
             self.client.delete_collection(self.config.collection)
         self._collection = self._write(progress)
+        self._prune_other_articles()
         seconds = time.perf_counter() - started
         done = {
             "built": "built",
@@ -290,6 +314,24 @@ class ArticleIndex:
             content_hash=self.content_hash,
             message=message,
         )
+
+    def _prune_other_articles(self) -> None:
+        """Drop the collections of other articles beyond the ``ARTICLES_KEPT`` built last."""
+        try:
+            names = [getattr(c, "name", c) for c in self.client.list_collections()]
+            others = []
+            for name in names:
+                if name == self.config.collection or not _is_article_collection(
+                    str(name), self.base_collection
+                ):
+                    continue
+                collection = self.client.get_collection(str(name), embedding_function=None)
+                others.append((float((collection.metadata or {}).get("built_at", 0.0)), str(name)))
+            for _, name in sorted(others, reverse=True)[ARTICLES_KEPT - 1 :]:
+                self.client.delete_collection(name)
+                log.info("dropped the index of an older article: collection %s", name)
+        except Exception:  # pruning is housekeeping; the new index is built either way
+            log.warning("could not prune older article collections", exc_info=True)
 
     def _move_aside(self, exc: Exception) -> str:
         """Move an unreadable index directory out of the way and reconnect; returns the note."""
@@ -349,6 +391,7 @@ class ArticleIndex:
             "embedder": self.embedder.fingerprint,
             "article_sha256": self.article.sha256,
             "passages": len(self.passages),
+            "built_at": time.time(),
         }
         collection = self.client.create_collection(
             self.config.collection, metadata=metadata, embedding_function=None

@@ -38,10 +38,12 @@ from models.streaming import JsonStringFieldStreamer
 
 log = logging.getLogger(__name__)
 
-OFF_TOPIC = (
-    "The article doesn't cover that. It is an opinion piece on Alipay's strategy (traffic and "
-    "platforms, the shift to the business end, AI); ask me about that."
-)
+
+def off_topic(article: Article) -> str:
+    """The refusal of a question about another subject: what the article is about instead."""
+    return f"The article doesn't cover that. It is about {article.describe()}; ask me about that."
+
+
 NOT_ANSWERED = "The article doesn't answer that."
 # An answer whose names the cited sentence does not bear out is replaced by that sentence.
 EXTRACTIVE = 'What the article says: "{quote}"'
@@ -274,7 +276,7 @@ class AnswerPipeline:
             log.debug("gate: best dense %.3f < %.3f", best, self.config.min_relevance)
             return Answer(
                 question=question,
-                text=OFF_TOPIC,
+                text=off_topic(self.article),
                 refused=True,
                 passages=passages,
                 refusal_reason="off_topic",

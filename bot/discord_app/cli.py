@@ -32,7 +32,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.wiring import build_answerer
     from index.article import load_article
 
-    article = load_article(settings.article_path)
+    article = load_article(settings.article_path, settings.article_max_bytes)
     return run_bot(settings, lambda: build_answerer(settings), article, _metrics())
 
 

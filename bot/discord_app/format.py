@@ -187,9 +187,15 @@ def section_messages(section: Section) -> list[str]:
     return [head + first, *rest]
 
 
+# An article of many paragraphs would list hundreds of labels; /outline has them all.
+HELP_LABELS = 12
+
+
 def help_text(bot_mention: str, article: Article) -> str:
-    about = f"the article “{shorten(article.title, 120)}”" if article.title else "one article"
-    labels = ", ".join(f"§{label}" for label in article.labels)
+    about = f"the article “{shorten(article.display_title, 120)}”"
+    shown = article.labels[:HELP_LABELS]
+    more = len(article.labels) - len(shown)
+    labels = ", ".join(f"§{label}" for label in shown) + (f" and {more} more" if more else "")
     return (
         f"I answer questions about {about} and cite the section each answer comes from "
         f"({labels}).\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.answering.answer import Answer, Citation
 from bot.evaluation import EvalQuestion, score
 
@@ -59,3 +61,119 @@ def test_no_false_premise_questions_means_no_number():
     report = score([q], [cited(q.question, "It seeks traffic.")], TEXT)
     assert report.metrics["false_premises_corrected"] is None
     assert report.metrics["key_fact_recall"] == 1.0
+
+
+def almost(question: str, distractor: str = "") -> EvalQuestion:
+    return EvalQuestion(question, "almost", False, (), distractor=distractor)
+
+
+def test_almost_answerable_questions_are_scored_apart_from_off_topic_ones():
+    questions = [
+        almost("Who did Tencent invest in?", "Alibaba"),
+        almost("In what year did Alipay launch its assistant?", "2025"),
+        almost("What is Alipay's market share?"),
+        EvalQuestion("What is the capital of France?", "off_topic", False, ()),
+    ]
+    answers = [
+        Answer(questions[0].question, "The article doesn't say.", True),
+        cited(questions[1].question, "Alipay launched it in 2025."),
+        cited(questions[2].question, "Its share is large."),
+        Answer(questions[3].question, "The article doesn't cover that.", True),
+    ]
+    report = score(questions, answers, TEXT)
+    assert report.counts["almost"] == 3 and report.counts["off_topic"] == 1
+    assert report.metrics["almost_refused"] == 1 / 3
+    assert report.metrics["almost_distractor"] == 1 / 3
+    assert report.metrics["refusal_accuracy"] == 1.0
+    assert [r.get("distractor", False) for r in report.rows] == [False, True, False, False]
+    rendered = report.render()
+    assert re.search(r"almost-answerable refused +0\.333\n", rendered)
+    assert re.search(r"almost-answerable given distractor +0\.333\n", rendered)
+
+
+def test_answered_correctly_needs_every_fact_and_counts_refusals_against():
+    q = EvalQuestion("Who embraced what?", "section", True, ("III",), ("Tencent", "deepseek"))
+    answers = [
+        cited(q.question, "Tencent embraced deepseek."),
+        cited(q.question, "Tencent embraced something."),
+        Answer(q.question, "The article doesn't answer that.", True),
+        cited(q.question, "TENCENT, with DeepSeek."),
+    ]
+    report = score([q] * 4, answers, TEXT)
+    assert report.metrics["answered_correctly"] == 2 / 4
+    assert report.metrics["false_refusals"] == 1 / 4
+    assert "answerable answered correctly" in report.render()
+
+
+def test_question_files_for_both_articles_are_well_formed():
+    from pathlib import Path
+
+    from bot.evaluation import load_questions
+    from index.article import load_article
+
+    root = Path(__file__).resolve().parents[2]
+    causeway = load_article(root / "index" / "data" / "causeway.md")
+    shipped = load_article()
+    sets = {
+        "causeway_dev.jsonl": causeway,
+        "causeway_test.jsonl": causeway,
+        "almost_questions.jsonl": shipped,
+        "eval_questions.jsonl": shipped,
+    }
+    kinds: dict[str, int] = {}
+    seen: set[str] = set()
+    for name, article in sets.items():
+        for q in load_questions(root / "bot" / "data" / name):
+            if name.startswith("causeway"):
+                assert q.question not in seen, q.question  # dev and test halves do not overlap
+                seen.add(q.question)
+            kinds[q.kind] = kinds.get(q.kind, 0) + 1
+            for label in q.sections:
+                article.section(label)  # raises for a label the article does not have
+            assert q.answerable == bool(q.sections) or q.kind == "injection", q.question
+            if q.kind == "almost":
+                assert not q.answerable and not q.facts
+    dev = load_questions(root / "bot" / "data" / "causeway_dev.jsonl")
+    test = load_questions(root / "bot" / "data" / "causeway_test.jsonl")
+    assert len(dev) + len(test) >= 60
+    assert kinds["almost"] >= 30
+    for half in (dev, test):
+        half_kinds = {q.kind for q in half}
+        assert {"section", "paraphrase", "yesno", "multi", "off_topic", "almost"} <= half_kinds
+
+
+def test_eval_command_runs_a_question_file_against_the_chosen_article(
+    monkeypatch, capsys, tmp_path
+):
+    """`article-bot eval FILE --article FILE`: the settings name the chosen article, and the
+    report has the almost-answerable and answered-correctly lines (scripted model)."""
+    from pathlib import Path
+
+    import bot.wiring
+    from bot.answering.pipeline import AnswerPipeline, PipelineConfig
+    from bot.cli import main
+    from index.article import load_article
+    from index.passages import make_passages
+    from index.retrieval import Hit
+    from tests.bot.test_pipeline_unit import ScriptedLLM, ScriptedRetriever
+
+    root = Path(__file__).resolve().parents[2]
+    path = root / "index" / "data" / "causeway.md"
+    chosen: list[Path] = []
+
+    def build_answerer(settings, **kwargs):
+        chosen.append(settings.article_path)
+        article = load_article(settings.article_path)
+        hits = [Hit(p, 0.6, 0.6, 0.0) for p in make_passages(article)[:2]]
+        llm = ScriptedLLM(lambda call: {"answer": "The article doesn't say.", "answerable": False})
+        return AnswerPipeline(article, ScriptedRetriever(hits), llm, PipelineConfig())
+
+    monkeypatch.setattr(bot.wiring, "build_answerer", build_answerer)
+    monkeypatch.setenv("ARTICLE_BOT_DATA_DIR", str(tmp_path))
+    questions = root / "bot" / "data" / "causeway_dev.jsonl"
+    assert main(["eval", str(questions), "--article", str(path), "--quiet"]) == 0
+    assert chosen == [path]
+    out = capsys.readouterr().out
+    assert "Evaluated 35 questions" in out
+    assert re.search(r"almost-answerable refused +1\.000\n", out)
+    assert re.search(r"answerable answered correctly +0\.000\n", out)

@@ -205,17 +205,111 @@ def test_introduction_heading_below_header_lines() -> None:
     assert_consistent(a)
 
 
-def test_no_headings_is_one_introduction() -> None:
+def test_no_headings_gives_one_section_per_paragraph() -> None:
     a = parse_article("Just one paragraph. It has two sentences.\n\nAnd a second paragraph.")
-    assert a.labels == ("Introduction",)
-    assert a.section("Introduction").heading == ""
-    assert [s.text for s in a.sentences] == [
-        "Just one paragraph.",
-        "It has two sentences.",
-        "And a second paragraph.",
+    assert a.labels == ("¶1", "¶2")
+    assert a.section("¶1").heading == ""
+    assert a.section("¶1").title == "Just one paragraph."
+    assert a.section("¶2").title == "And a second paragraph."
+    assert [(s.section, s.text) for s in a.sentences] == [
+        ("¶1", "Just one paragraph."),
+        ("¶1", "It has two sentences."),
+        ("¶2", "And a second paragraph."),
     ]
+    assert a.title == ""
+    assert a.display_title == "Just one paragraph."
     assert a.metadata.published is None and a.metadata.published_span is None
     assert_consistent(a)
+
+
+def test_plain_text_paragraphs_hard_wrapped_and_titled() -> None:
+    text = (
+        "The Mill at Oxbury\n"
+        "\n"
+        "2024-05-01\n"
+        "\n"
+        "The mill was built in 1820 by the\n"
+        "Hale family. It burned in 1901.\n"
+        "\n"
+        "\n"
+        "A new mill rose in 1903. It still stands.\n"
+    )
+    a = parse_article(text)
+    assert a.title == "The Mill at Oxbury"
+    assert a.labels == ("¶1", "¶2")
+    # The title and date line belong to the first paragraph's span but are not its prose.
+    assert a.section("¶1").start == 0
+    assert [s.text for s in a.sentences_of("¶1") if not s.header] == [
+        "The mill was built in 1820 by the",
+        "Hale family.",
+        "It burned in 1901.",
+    ]
+    assert a.section("¶2").text == "A new mill rose in 1903. It still stands."
+    assert a.metadata.published == date(2024, 5, 1)
+    assert "Oxbury" not in " ".join(s.text for s in a.sentences)
+    assert_consistent(a)
+
+
+def test_hard_wrapped_first_line_is_not_a_title() -> None:
+    a = parse_article("The mill was built in 1820 by the\nHale family.\n\nIt burned in 1901.\n")
+    assert a.title == ""
+    assert a.labels == ("¶1", "¶2")
+    assert a.sentences[0].text == "The mill was built in 1820 by the"
+    assert_consistent(a)
+
+
+def test_plain_text_without_blank_lines_has_a_paragraph_per_line() -> None:
+    a = parse_article("First line is a sentence.\nSecond one. With two.\nThird line.\n")
+    assert a.labels == ("¶1", "¶2", "¶3")
+    assert [s.title for s in a.sections] == [
+        "First line is a sentence.",
+        "Second one.",
+        "Third line.",
+    ]
+    assert a.section("¶2").text == "Second one. With two."
+    assert_consistent(a)
+
+
+def test_long_paragraph_titles_are_its_first_words() -> None:
+    long = "word " * 40
+    a = parse_article(f"{long.strip()}.\n\nShort one.")
+    assert a.section("¶1").title.endswith("…") and len(a.section("¶1").title) <= 70
+    assert a.section("¶1").title.startswith("word word")
+    assert_consistent(a)
+
+
+def test_lone_markdown_title_above_plain_paragraphs() -> None:
+    a = parse_article("# Harbour Notes\n\nBoats came in. Nets went out.\n\nThe tide turned.\n")
+    assert a.title == "Harbour Notes"
+    assert a.labels == ("¶1", "¶2")
+    assert not any("Harbour" in s.text for s in a.sentences)
+    assert_consistent(a)
+
+
+def test_markdown_title_and_nested_headings() -> None:
+    text = (
+        "# Brackenford Water Works\n\n"
+        "Lead text before any section.\n\n"
+        "## Origins\n\nBuilt in 1911.\n\n"
+        "### The first pump\n\nA steam pump.\n\n"
+        "#### Its boiler\n\nCoal fired.\n\n"
+        "###### Footnote\n\nSee the archive.\n"
+    )
+    a = parse_article(text)
+    assert a.title == "Brackenford Water Works"
+    assert a.labels == ("Introduction", "Origins", "The first pump", "Its boiler", "Footnote")
+    assert a.section("Its boiler").heading == "#### Its boiler"
+    assert_consistent(a)
+
+
+def test_describe_names_the_title_and_sections() -> None:
+    a = parse_article("# Harbour Notes\n\n## Boats\n\nBoats came in.\n\n## Nets\n\nNets dried.\n")
+    assert a.describe() == "“Harbour Notes” (sections: Boats; Nets)"
+    many = parse_article("\n\n".join(f"Paragraph number {n} is here." for n in range(1, 11)))
+    described = many.describe(max_sections=3)
+    # Untitled: its first words name it, and the sections listed follow the first.
+    assert described.startswith("“Paragraph number 1 is here.” (sections: Paragraph number 2")
+    assert described.endswith("and 6 more)")
 
 
 def test_first_line_heading_has_no_empty_introduction() -> None:
@@ -340,6 +434,27 @@ def test_undecodable_file(tmp_path: Path) -> None:
 def test_headings_only(tmp_path: Path) -> None:
     with pytest.raises(ArticleError, match="no text"):
         parse_article("I\nII\nConclusion\n")
+
+
+def test_over_limit_file_names_the_size_and_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "huge.txt"
+    path.write_text("A sentence. " * 200)
+    with pytest.raises(ArticleError, match="too large") as err:
+        load_article(path, max_bytes=1000)
+    message = str(err.value)
+    assert str(path) in message and "2,400 bytes" in message and "1,000" in message
+    assert "ARTICLE_BOT_ARTICLE_MAX_BYTES" in message
+    assert load_article(path, max_bytes=2400).sections
+
+
+def test_default_size_limit_is_two_megabytes(tmp_path: Path) -> None:
+    from index.article import MAX_ARTICLE_BYTES
+
+    assert MAX_ARTICLE_BYTES == 2_000_000
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"x" * (MAX_ARTICLE_BYTES + 1))
+    with pytest.raises(ArticleError, match="too large"):
+        load_article(path)
 
 
 def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -93,3 +93,64 @@ def test_whole_words_are_those_the_tokenizer_holds_in_one_piece(embedder: Embedd
     assert embedder.is_whole_word("well") and embedder.is_whole_word("Leader")
     assert not embedder.is_whole_word("deepseek")
     assert not embedder.is_whole_word("omni-reality")
+
+
+def test_packaged_model_has_a_wordpiece_tokenizer(embedder: Embedder) -> None:
+    assert embedder.tokenizer_kind == "WordPiece"
+    assert embedder.supports_word_pieces
+
+
+def _model_dir_with_tokenizer(tmp_path: Path, kind: str) -> Path:
+    """A copy of the packaged model whose tokenizer.json claims another tokenizer type: only
+    the type is read to decide, so the copy loads and encodes as the original does."""
+    import json
+    import shutil
+
+    model_dir = tmp_path / f"model-{kind.lower()}"
+    shutil.copytree(packaged_model_path(), model_dir)
+    tokenizer_file = model_dir / "tokenizer.json"
+    data = json.loads(tokenizer_file.read_text(encoding="utf-8"))
+    data["model"]["type"] = kind
+    tokenizer_file.write_text(json.dumps(data), encoding="utf-8")
+    return model_dir
+
+
+@pytest.mark.parametrize("kind", ["BPE", "Unigram"])
+def test_non_wordpiece_tokenizer_refuses_to_judge_words(tmp_path: Path, kind: str) -> None:
+    from index.embeddings import UnsupportedTokenizerError
+
+    embedder = Embedder(_model_dir_with_tokenizer(tmp_path, kind))
+    assert embedder.tokenizer_kind == kind
+    assert not embedder.supports_word_pieces
+    assert not embedder.loaded  # decided from the model's files, before loading it
+    with pytest.raises(UnsupportedTokenizerError, match=f"{kind} tokenizer, not WordPiece") as err:
+        embedder.is_whole_word("well")
+    assert "supports_word_pieces" in str(err.value)
+    assert isinstance(err.value, EmbedderError)
+
+
+def test_tokenizer_kind_falls_back_to_the_loaded_tokenizer(tmp_path: Path) -> None:
+    import shutil
+
+    model_dir = tmp_path / "model-no-tokenizer-json"
+    shutil.copytree(packaged_model_path(), model_dir)
+    (model_dir / "tokenizer.json").unlink()
+    embedder = Embedder(model_dir)
+    # Without tokenizer.json the tokenizer is built from its vocabulary: still WordPiece.
+    assert embedder.tokenizer_kind == "WordPiece"
+    assert embedder.loaded
+    assert embedder.is_whole_word("well") and not embedder.is_whole_word("deepseek")
+
+
+def test_premise_check_is_made_only_for_a_wordpiece_vocabulary(
+    tmp_path: Path, embedder: Embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.wiring import make_premise_checker
+    from index.article import load_article
+
+    article = load_article()
+    assert make_premise_checker(article, embedder) is not None
+    other = Embedder(_model_dir_with_tokenizer(tmp_path, "BPE"))
+    with caplog.at_level("WARNING"):
+        assert make_premise_checker(article, other) is None
+    assert "premise check off" in caplog.text and "BPE tokenizer" in caplog.text

@@ -112,12 +112,15 @@ def test_rebuild_on_change_never_duplicates(
     assert first.build(progress=False).status == "unchanged"
     first.close()
 
+    # An edited article is another article: its own collection, the old one left as it was.
     changed = parse_article(SMALL + " A new closing sentence arrives.", "small.txt")
     second = open_index(index_dir, changed, embedder)
     assert not second.is_current()
     report = second.build(progress=False)
-    assert report.status == "rebuilt" and "changed" in report.message
+    assert report.status == "built"
+    assert second.config.collection != first.config.collection
     assert sorted(stored_ids(second)) == sorted(p.id for p in second.passages)
+    assert open_index(index_dir, small_article, embedder).is_current()
     texts = second.collection.get(include=["documents"])["documents"] or []
     assert any("A new closing sentence arrives." in t for t in texts)
     assert second.build(progress=False).status == "unchanged"
@@ -126,7 +129,8 @@ def test_rebuild_on_change_never_duplicates(
     # Other chunk settings are another index content too.
     third = open_index(index_dir, changed, embedder, min_chars=50, max_chars=100)
     assert third.content_hash != second.content_hash
-    assert third.build(progress=False).status == "rebuilt"
+    report = third.build(progress=False)
+    assert report.status == "rebuilt" and "changed" in report.message
     assert sorted(stored_ids(third)) == sorted(p.id for p in third.passages)
     forced = third.build(progress=False, force=True)
     assert forced.status == "rebuilt" and "forced" in forced.message
