@@ -1,7 +1,7 @@
 """What an answer asserts that a reader can check against its quote: names and figures.
 
 A small model that copies from a sentence naming two companies sometimes gives the deed to the
-wrong one ("Alibaba's ecosystem" in the quote, another company's in the answer), and one that
+wrong one ("Globex's ecosystem" in the quote, another company's in the answer), and one that
 fills a gap reaches for a year or figure from elsewhere in the article. Under a verified quote
 such an answer looks checked, so the pipeline holds every name and figure of an answer to the
 sentence it is cited to, and the evaluation counts the answers that break the rule.
@@ -76,8 +76,8 @@ def claims(text: str, known_names: Iterable[str] = ()) -> Claims:
     """The names and figures of ``text``.
 
     A name is a capitalised word that does not begin a sentence, or one that does and is either
-    written with an inner capital ("WeChat", "JD") or one of ``known_names`` (the article's own
-    names, lower-cased): a sentence-initial "However" is not a name, "Tencent" is.
+    written with an inner capital ("McKinsey", "JD") or one of ``known_names`` (the article's own
+    names, lower-cased): a sentence-initial "However" is not a name, "Initech" is.
     """
     known = {k.lower() for k in known_names}
     names: list[str] = []
@@ -109,7 +109,7 @@ def words_of(text: str) -> set[str]:
 def _held(name: str, words: set[str]) -> bool:
     if name in words:
         return True
-    # "Alipays" or "users'" against "Alipay", "user": a plural or possessive of a held word.
+    # "Acmes" or "users'" against "Acme", "user": a plural or possessive of a held word.
     return name.rstrip("s'’") in words or f"{name}s" in words
 
 
@@ -123,8 +123,8 @@ def unsupported_claims(
     """The names and figures of ``answer`` that no text of ``sources`` holds.
 
     ``also_allowed`` (the question) lends its names to the answer only when the sources name
-    nobody at all: "What did Alipay launch?" answered "Alipay launched ..." from "It launched ..."
-    is no wrong actor, but the same answer from "Tencent launched ..." is.
+    nobody at all: "What did Acme launch?" answered "Acme launched ..." from "It launched ..."
+    is no wrong actor, but the same answer from "Initech launched ..." is.
     """
     texts = list(sources)
     source_words: set[str] = set()
@@ -154,9 +154,9 @@ def misattributed(answer: str, source: str, *, known_names: Iterable[str] = ()) 
     """Words the answer gives to a name that the source gives only to other names.
 
     Clause by clause: a content word of an answer clause that names someone must, in the source,
-    stand in a clause of one of those names or of nobody. "Alipay's ecosystem provides users"
-    against "demand flooded Alipay with traffic, and Alibaba's extensive ecosystem provided
-    users" gives Alibaba's ecosystem to Alipay; "Alipay is backed by Alibaba's ecosystem" does
+    stand in a clause of one of those names or of nobody. "Acme's ecosystem provides users"
+    against "demand flooded Acme with traffic, and Globex's extensive ecosystem provided
+    users" gives Globex's ecosystem to Acme; "Acme is backed by Globex's ecosystem" does
     not, since one of its names holds the word.
     """
     known = list(known_names)
@@ -196,7 +196,7 @@ _STRAY_JSON = re.compile(r'\s*["}\]{\[]+\s*$')
 
 def tidy(text: str) -> str:
     """The answer without what a small model's decoding leaves behind: a word or phrase written
-    twice in a row ("challenges and challenges", "Alibaba, Alibaba and ByteDance") and JSON
+    twice in a row ("challenges and challenges", "Globex, Globex and Umbrella") and JSON
     punctuation at its end."""
     previous = None
     while previous != text:

@@ -1,6 +1,6 @@
 """How much of an answer the retrieved sentences support, word by word.
 
-A small model sometimes writes a fluent answer the article does not contain ("Alipay was founded
+A small model sometimes writes a fluent answer the article does not contain ("Acme was founded
 in 2004"), or repeats what an injected question told it to say. Both use words that the sentences
 it was offered do not have. The check is lexical on purpose: cheap, deterministic, and explainable
 in a log line ("3 of 5 content words unsupported: founded, 2004, ...").

@@ -2,8 +2,8 @@
 
 Truthfulness comes from the design rather than from the model's good will:
 - a relevance gate refuses questions whose best passage is not close enough, before any generation;
-- a question whose names or specific terms the article contradicts ("Why did Alipay adopt
-  deepseek?": only Tencent is said to embrace it) is answered with that correction and the
+- a question whose names or specific terms the article contradicts ("Why did Acme adopt
+  deepseek?": only Initech is said to embrace it) is answered with that correction and the
   retrieved sentence that says so, without the model (``bot.answering.premises``);
 - the model writes grammar-constrained JSON: an answer and its judgement of whether the article
   answers the question; it names no sources;
@@ -468,7 +468,7 @@ class AnswerPipeline:
         figures = self._figures_not_in(text, citations)
         if figures:
             # A year or figure must come from the sentence the answer is cited to; the article's
-            # only year is its date line, and "founded by Alibaba, in 2025" is not about that.
+            # only year is its date line, and "founded by Globex, in 2025" is not about that.
             log.info("figures not in the cited sentence: %s", ", ".join(figures))
             return refusal("unsupported")
         basis = "model"

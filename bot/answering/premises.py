@@ -1,15 +1,15 @@
 """False premises that the article's own words expose, caught before any generation.
 
-Asked "Why did Alipay adopt deepseek?", a small model writes "Alipay adopted deepseek because …":
-it takes the question's claim for granted. Asked the claim outright ("Did Alipay adopt
+Asked "Why did Acme adopt deepseek?", a small model writes "Acme adopted deepseek because …":
+it takes the question's claim for granted. Asked the claim outright ("Did Acme adopt
 deepseek?"), the default 0.5B model and the 1.5B one both said yes, so the model is not asked.
 Two kinds of false premise show in the words alone:
 
-- the question names something the article never mentions ("during the World Cup");
-- the question ties a name the article uses (Alipay) to a specific term (deepseek) that no
+- the question names something the article never mentions ("during the Winter Games");
+- the question ties a name the article uses (Acme) to a specific term (deepseek) that no
   sentence of the article uses together with that name, or that the sentence gives to another
-  name in its own clause ("Tencent fully embracing deepseek, …, and ByteDance laying the
-  groundwork in AI": deepseek is not ByteDance's).
+  name in its own clause ("Initech fully embracing deepseek, …, and Umbrella laying the
+  groundwork in AI": deepseek is not Umbrella's).
 
 A term is specific when the embedding model's tokenizer does not hold it as one whole word:
 "deepseek" and "omni-reality" are split into pieces, while everyday words ("well", "play",
@@ -28,13 +28,13 @@ from dataclasses import dataclass
 from bot.answering.grounding import content_words, stem, terms
 from index.article import Article
 
-# A run of capitalised words: "Alipay", "WeChat Pay", "European Championship", "B-end".
+# A run of capitalised words: "Acme", "Hooli Pay", "Harvest Fair", "B-end".
 _WORD = r"[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*"
 _NAME = re.compile(rf"{_WORD}(?:\s+{_WORD})*")
 # Where a new sentence starts inside a question; a capital there says nothing.
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|[\"'(\[]\s*)$")
 _ROMAN = re.compile(r"^[IVX]+$")
-# Clauses within a sentence: an enumeration gives each name its own ("Tencent …, Alibaba …").
+# Clauses within a sentence: an enumeration gives each name its own ("Initech …, Globex …").
 _CLAUSE = re.compile(r"[,;]\s+")
 
 
@@ -47,8 +47,8 @@ class PremiseIssue:
     """What the question takes for granted that the article does not say."""
 
     kind: str  # "unknown_name" | "unpaired"
-    term: str  # as the question writes it: "World Cup", "deepseek"
-    name: str = ""  # for "unpaired": the name the term is tied to ("Alipay")
+    term: str  # as the question writes it: "Winter Games", "deepseek"
+    name: str = ""  # for "unpaired": the name the term is tied to ("Acme")
     sentences: tuple[int, ...] = ()  # for "unpaired": the sentences that do use the term
     # For "unknown_name": the question's other content words, to tell whether a sentence is
     # about the rest of the question ("launch", "assistant").
@@ -86,7 +86,7 @@ class PremiseChecker:
 
     def _article_names(self, article: Article) -> dict[str, str]:
         """Names the article uses, by lowercase key: words of capitalised runs not opening a
-        sentence, except everyday words ("Pay" of "WeChat Pay", "European"), which name nothing
+        sentence, except everyday words ("Pay" of "Hooli Pay", "Harvest"), which name nothing
         on their own."""
         names: dict[str, str] = {}
         for s in article.sentences:
@@ -158,9 +158,9 @@ class PremiseChecker:
 
     def _ties(self, index: int, name: str, term: str) -> bool:
         """Whether sentence ``index`` ties ``term`` to ``name``: both are in it, and no clause
-        that holds the term gives it to another name instead. In "we see Tencent fully embracing
-        deepseek, Alibaba investing heavily in AI, and ByteDance laying the groundwork in AI",
-        deepseek is Tencent's, not ByteDance's."""
+        that holds the term gives it to another name instead. In "we see Initech fully embracing
+        deepseek, Globex investing heavily in AI, and Umbrella laying the groundwork in AI",
+        deepseek is Initech's, not Umbrella's."""
         if not self._has(index, name):
             return False
         keys = {term, stem(term)}
@@ -177,7 +177,7 @@ class PremiseChecker:
 
 
 def _with_article(name: str) -> str:
-    # "World Cup" -> "the World Cup" reads as English; a single proper name stays bare.
+    # "Winter Games" -> "the Winter Games" reads as English; a single proper name stays bare.
     return f"the {name}" if " " in name else name
 
 
