@@ -21,6 +21,8 @@ from bot.answering.grounding import content_words, stem, terms
 _WORD = re.compile(r"[^\W_](?:[\w&]|[-.'’](?=[^\W_]))*")
 _SENTENCE_END = re.compile(r"[.!?]['\"”’)]*\s+|[:;]\s+|\n+")
 _FIGURE = re.compile(r"\d+")
+# A run of capitalised words: "Tobias Venn", "WeChat Pay", "European Championship".
+_NAME_RUN = re.compile(r"[A-Z][\w'’&.-]*(?:\s+[A-Z][\w'’&.-]*)*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 
 # Capitalised only because they begin a sentence or are the pronoun "I", not names.
@@ -175,6 +177,35 @@ def misattributed(answer: str, source: str, *, known_names: Iterable[str] = ()) 
                 continue
             wrong.append(f"{'/'.join(sorted(names))}: {word}")
     return list(dict.fromkeys(wrong))
+
+
+def names_missing(
+    question: str,
+    source: str,
+    *,
+    known_names: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+) -> list[str]:
+    """The question's names that ``source`` does not hold, when ``source`` names someone else.
+
+    A sentence about another name does not answer a question about this one ("What did Umbrella
+    launch?" against "Acme launched an assistant"). A name of several words counts as held when
+    any of its words is ("Tobias Venn" by "Venn"); a sentence that names nobody ("It launched …")
+    may be about anyone. ``ignore`` lists words that name the article's parts ("II", "Section").
+    """
+    known = list(known_names)
+    skip = {w.lower() for w in ignore}
+    source_names = claims(source, known).names
+    if not source_names:
+        return []
+    held_words = words_of(source)
+    missing: list[str] = []
+    for run in _NAME_RUN.findall(question):
+        words = [_base(w) for w in _WORD.findall(run)]
+        words = [w for w in words if w in set(claims(question, known).names) and w not in skip]
+        if words and not any(_held(w, held_words) for w in words):
+            missing.append(run)
+    return missing
 
 
 def is_yes_no_question(question: str) -> bool:

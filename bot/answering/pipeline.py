@@ -27,8 +27,9 @@ from typing import Any, Protocol
 
 from bot.answering.answer import Answer, Citation, SourcePassage, Turn
 from bot.answering.citing import SentenceRanker
-from bot.answering.facts import claims, misattributed, tidy, unsupported_claims
-from bot.answering.grounding import support
+from bot.answering.demands import demands, met
+from bot.answering.facts import claims, misattributed, names_missing, tidy, unsupported_claims
+from bot.answering.grounding import support, terms
 from bot.answering.premises import PremiseChecker, PremiseIssue
 from bot.answering.prompt import build_prompt, sentence_text, system_prompt
 from index.article import Article
@@ -47,6 +48,10 @@ def off_topic(article: Article) -> str:
 NOT_ANSWERED = "The article doesn't answer that."
 # An answer whose names the cited sentence does not bear out is replaced by that sentence.
 EXTRACTIVE = 'What the article says: "{quote}"'
+# The sentences closest to the question that an answer must be drawn from.
+EVIDENCE_CHECKED = 2
+# Question terms a sentence must share to be about the question.
+ABOUT_TERMS = 2
 # How many next-best sentences may carry an answer whose names the first choice lacks.
 CLAIM_ALTERNATIVES = 2
 EMPTY = "Please ask a question about the article."
@@ -83,6 +88,12 @@ class PipelineConfig:
     # Sentences put next to the question, chosen by meaning before the model runs (0: only the
     # numbers of the retrieved sentences, which the model looks up in the prefix).
     evidence_sentences: int = 0
+    # Share of an answer's content words that the sentences closest to the question must hold;
+    # below it the best of those sentences is quoted instead (0: off).
+    min_evidence_support: float = 0.0
+    # Refuse, before the model, questions whose asked-for fact (a figure, a date, a superlative,
+    # a named subject) no retrieved sentence about them holds (bot.answering.demands).
+    check_asked: bool = True
     # Hold every name of an answer to the sentence it is cited to (bot.answering.facts).
     check_claims: bool = True
     # Above this many tokens the article no longer goes into the fixed prefix; the retrieved
@@ -133,6 +144,7 @@ class _Prepared:
     history: tuple[Turn, ...]
     query: str
     ranked: tuple[int, ...]  # sentence indices of the retrieved passages, in retrieval order
+    evidence: tuple[int, ...]  # the retrieved sentences closest to the question, best first
     passages: tuple[SourcePassage, ...]
     retrieve_ms: float
     key: tuple[str, str]  # of the answer cache
@@ -164,6 +176,8 @@ class AnswerPipeline:
         self._article_lines = [sentence_text(article, s) for s in article.sentences]
         # The article's names (capitalised words not opening a sentence), for the claims check.
         self._names = claims("\n".join(self._article_lines)).names
+        # Words that name the article's parts, not a subject: "section II", "the conclusion".
+        self._labels = [*article.labels, "section", "introduction", "conclusion"]
         prefix_tokens = llm.count_tokens(system_prompt(article))
         self.article_in_prefix = prefix_tokens <= self.config.prefix_token_budget
         self.prefix_tokens = prefix_tokens
@@ -292,8 +306,78 @@ class AnswerPipeline:
             )
             if corrected is not None:
                 return corrected
+        evidence: list[int] = []
+        wanted = max(self.config.evidence_sentences, EVIDENCE_CHECKED)
+        if self.ranker is not None:
+            evidence = self.ranker.closest(query, ranked, wanted)
+        if self.config.check_asked and evidence and not history:
+            unsaid = self._unsaid(stripped, ranked, evidence)
+            if unsaid is not None:
+                return self._not_said(
+                    question, unsaid, evidence[0], ranked, passages, retrieve_ms, started
+                )
         return _Prepared(
-            question, stripped, tuple(history), query, tuple(ranked), passages, retrieve_ms, key
+            question,
+            stripped,
+            tuple(history),
+            query,
+            tuple(ranked),
+            tuple(evidence),
+            passages,
+            retrieve_ms,
+            key,
+        )
+
+    def _unsaid(self, question: str, ranked: Sequence[int], evidence: Sequence[int]) -> str | None:
+        """Why the article does not answer a question asked in its own words, or None.
+
+        The question asks for a kind of fact (a figure, a date, a stated superlative) that no
+        retrieved sentence about the question holds, or it asks about a name that none of the
+        sentences closest to it mentions while they name someone else.
+        """
+        asked = terms(question)
+        about = [i for i in ranked if len(asked & terms(self._article_lines[i])) >= ABOUT_TERMS]
+        for demand in demands(question):
+            if not any(met(demand, self._article_lines[i], question) for i in about):
+                return demand.unmet()
+        closest = evidence[:EVIDENCE_CHECKED]
+        missing = [
+            names_missing(
+                question, self._article_lines[i], known_names=self._names, ignore=self._labels
+            )
+            for i in closest
+        ]
+        if all(missing):
+            return f"The article doesn't say that of {missing[0][0]}."
+        return None
+
+    def _not_said(
+        self,
+        question: str,
+        unsaid: str,
+        index: int,
+        ranked: Sequence[int],
+        passages: tuple[SourcePassage, ...],
+        retrieve_ms: float,
+        started: float,
+    ) -> Answer:
+        """A refusal that says what the article does not say, and what it says nearest to it."""
+        citations = self.citations_for([index], ranked)
+        text = unsaid
+        if citations:
+            text = f'{unsaid} What it says: "{citations[0].quote}"'
+        total = (time.perf_counter() - started) * 1000
+        log.info("not said: %s", unsaid)
+        return Answer(
+            question=question,
+            text=text,
+            refused=True,
+            citations=citations,
+            passages=passages,
+            timings_ms={"retrieve": retrieve_ms, "first_token": total, "total": total},
+            usage={"prompt_tokens": 0, "completion_tokens": 0},
+            refusal_reason="not_said",
+            basis="correction",
         )
 
     def _generate(
@@ -303,16 +387,14 @@ class AnswerPipeline:
         query, ranked, passages = prepared.query, list(prepared.ranked), prepared.passages
         retrieve_ms = prepared.retrieve_ms
         offered = sorted(ranked)
-        evidence: list[int] = []
-        if self.config.evidence_sentences and self.ranker is not None:
-            evidence = self.ranker.closest(query, ranked, self.config.evidence_sentences)
+        evidence = list(prepared.evidence)
         parts = build_prompt(
             self.article,
             offered,
             stripped,
             history,
             article_in_prefix=self.article_in_prefix,
-            evidence=evidence,
+            evidence=evidence[: self.config.evidence_sentences],
         )
         streamer = JsonStringFieldStreamer("answer")
         first_text: list[float] = []
@@ -349,6 +431,7 @@ class AnswerPipeline:
             question,
             query,
             ranked,
+            evidence,
             generation.text,
             generation.boolean_margins.get("answerable"),
             passages,
@@ -416,6 +499,7 @@ class AnswerPipeline:
         question: str,
         query: str,
         ranked: Sequence[int],
+        evidence: Sequence[int],
         raw: str,
         margin: float | None,
         passages: tuple[SourcePassage, ...],
@@ -461,6 +545,13 @@ class AnswerPipeline:
                 ", ".join(grounded.unsupported),
             )
             return refusal("unsupported")
+        drawn = self._drawn_from_evidence(text, evidence)
+        if drawn is not None and drawn < self.config.min_evidence_support:
+            # The model wrote about something other than the sentences most likely to answer
+            # the question (often a neighbouring sentence that shares its words): the best of
+            # them, quoted, is the more faithful answer.
+            log.info("answer drawn from elsewhere (%.2f): quoting the best evidence", drawn)
+            return self._quoted(question, evidence[0], ranked, passages, timings, usage)
         chosen = self._cited_sentence(text, ranked, query)
         citations = self.citations_for([chosen], ranked) if chosen is not None else ()
         if chosen is None or not citations:
@@ -486,6 +577,37 @@ class AnswerPipeline:
             timings_ms=timings,
             usage=usage,
             basis=basis,
+        )
+
+    def _drawn_from_evidence(self, text: str, evidence: Sequence[int]) -> float | None:
+        """Share of the answer's content words that the evidence sentences hold; None when the
+        check does not apply (turned off, no evidence, or an answer without content words such
+        as a bare "Yes")."""
+        if self.config.min_evidence_support <= 0 or not evidence:
+            return None
+        held = support(text, [self._article_lines[i] for i in evidence])
+        return held.ratio if held.words else None
+
+    def _quoted(
+        self,
+        question: str,
+        index: int,
+        ranked: Sequence[int],
+        passages: tuple[SourcePassage, ...],
+        timings: dict[str, float],
+        usage: dict[str, int],
+    ) -> Answer:
+        citations = self.citations_for([index], ranked)
+        return Answer(
+            question=question,
+            text=EXTRACTIVE.format(quote=citations[0].quote) if citations else NOT_ANSWERED,
+            refused=not citations,
+            citations=citations,
+            passages=passages,
+            timings_ms=timings,
+            usage=usage,
+            refusal_reason=None if citations else "uncited",
+            basis="quote",
         )
 
     def _wrong_claims(self, text: str, index: int, question: str) -> list[str]:

@@ -1,0 +1,112 @@
+"""What a question asks for, and whether a sentence can give it.
+
+"In what year did the bank open its first branch?" asks for a year; "How many labourers died?"
+for a figure; "Which is the longest span?" for a superlative the article must state. A question
+written in the article's own words whose asked-for kind of fact no retrieved sentence holds is
+one the article almost answers but does not, and a small model answers it anyway, often with the
+nearest figure or name in sight. These checks are lexical and cheap: they run before the model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+
+_NUMBER_TEXT = """\
+    zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
+    fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty
+    ninety hundred hundreds thousand thousands million millions billion billions dozen dozens
+    half third quarter twice thrice single double triple percent per cent"""
+_NUMBER_WORDS = frozenset(_NUMBER_TEXT.split())
+_MONTH_TEXT = """\
+    january february march april may june july august september october november december
+    spring summer autumn winter century centuries decade decades"""
+_MONTHS = frozenset(_MONTH_TEXT.split())
+# Superlatives that are ordinary words, not "-est" forms ("best", "worst", "most X").
+_IRREGULAR_SUPERLATIVES = frozenset({"best", "worst", "most", "least", "first", "last"})
+# "-est" words that are not superlatives.
+_NOT_SUPERLATIVE_TEXT = """\
+    interest interests honest modest forest forests west rest test tests request requests
+    guest guests quest harvest contest contests protest protests nest chest suggest suggests
+    invest invests manifest earnest digest attest arrest arrests latest"""
+_NOT_SUPERLATIVES = frozenset(_NOT_SUPERLATIVE_TEXT.split())
+
+_FIGURE_ASKED = re.compile(
+    r"\bhow (?:many|much|long|far|big|large|high|wide|old|often)\b"
+    r"|\bwhat (?:percentage|share|proportion|number|amount|sum|price|size)\b"
+    r"|\bmarket share\b",
+    re.IGNORECASE,
+)
+_DATE_ASKED = re.compile(
+    r"\b(?:in )?(?:what|which) (?:year|month|decade|century|date)\b"
+    r"|\bwhen (?:did|was|were|had)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Demand:
+    """One kind of fact a question asks for: a figure, a date, or a stated superlative."""
+
+    kind: str  # "figure" | "date" | "superlative"
+    word: str = ""  # for "superlative": the word the sentence must state ("longest")
+
+    def unmet(self) -> str:
+        """What the article does not say, as the start of a refusal."""
+        if self.kind == "figure":
+            return "The article doesn't give that figure."
+        if self.kind == "date":
+            return "The article doesn't say when."
+        return f"The article doesn't say which is the {self.word}."
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def _is_superlative(word: str) -> bool:
+    if word in _IRREGULAR_SUPERLATIVES:
+        return word in {"best", "worst"}
+    return len(word) > 5 and word.endswith("est") and word not in _NOT_SUPERLATIVES
+
+
+def demands(question: str) -> list[Demand]:
+    """The kinds of fact ``question`` asks for that a sentence must hold to answer it."""
+    found: list[Demand] = []
+    if _FIGURE_ASKED.search(question):
+        found.append(Demand("figure"))
+    if _DATE_ASKED.search(question):
+        found.append(Demand("date"))
+    words = _words(question)
+    for i, word in enumerate(words):
+        if _is_superlative(word):
+            found.append(Demand("superlative", word))
+        elif word in {"most", "least"} and i + 1 < len(words) and words[i + 1] != "of":
+            # "the most successful", "most users": the pair is what the sentence must state.
+            found.append(Demand("superlative", f"{word} {words[i + 1]}"))
+    return found
+
+
+def _has_figure(words: list[str]) -> bool:
+    return any(w.isdigit() or w in _NUMBER_WORDS or w.rstrip("s") in _NUMBER_WORDS for w in words)
+
+
+def _has_date(words: list[str]) -> bool:
+    return any((w.isdigit() and len(w) in (2, 4)) or w in _MONTHS for w in words)
+
+
+def met(demand: Demand, sentence: str, question: str = "") -> bool:
+    """Whether ``sentence`` holds the kind of fact ``demand`` asks for; figures and dates that
+    the question itself gives ("during the 1933 rebuilding") do not count."""
+    given = set(_words(question))
+    words = [w for w in _words(sentence) if w not in given]
+    if demand.kind == "figure":
+        return _has_figure(words)
+    if demand.kind == "date":
+        return _has_date(words)
+    wanted = demand.word.split()
+    stem = wanted[-1][:-3] if wanted[-1].endswith("est") else wanted[-1]
+    text = " ".join(words)
+    return " ".join(wanted) in text or (len(stem) > 3 and f"{stem}est" in words)

@@ -1,0 +1,53 @@
+"""What a question asks for, and whether a sentence holds it."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.answering.demands import Demand, demands, met
+
+
+@pytest.mark.parametrize(
+    ("question", "kinds"),
+    [
+        ("How many labourers died?", ["figure"]),
+        ("What is the bank's market share?", ["figure"]),
+        ("In what year was the bell hung?", ["date"]),
+        ("When did the ferry stop running?", ["date"]),
+        ("Which is the longest span?", ["superlative"]),
+        ("Which app has the most users?", ["superlative"]),
+        ("What does the author suggest about interest rates?", []),
+        ("When will the hype fade?", []),
+        ("Why did the council vote for it?", []),
+    ],
+)
+def test_what_a_question_asks_for(question: str, kinds: list[str]) -> None:
+    assert [d.kind for d in demands(question)] == kinds
+
+
+def test_a_figure_is_met_by_digits_or_number_words_the_question_does_not_give() -> None:
+    figure = Demand("figure")
+    assert met(figure, "Three labourers died.")
+    assert met(figure, "It cost 2,000 pounds.")
+    assert not met(figure, "Many labourers died.")
+    assert not met(
+        figure, "During the 1933 rebuilding, labourers died.", "during the 1933 rebuilding"
+    )
+
+
+def test_a_date_is_met_by_a_year_or_a_month() -> None:
+    date = Demand("date")
+    assert met(date, "The bell was hung in 1896.")
+    assert met(date, "It opened in March.")
+    assert not met(date, "Once the competition concluded, it grew.")
+
+
+def test_a_superlative_must_be_stated() -> None:
+    assert met(Demand("superlative", "longest"), "The longest span measured ninety feet.")
+    assert not met(Demand("superlative", "longest"), "The span measured ninety feet.")
+    assert met(Demand("superlative", "most users"), "It has the most users.")
+
+
+def test_unmet_demands_say_what_the_article_does_not() -> None:
+    assert Demand("date").unmet() == "The article doesn't say when."
+    assert "largest" in Demand("superlative", "largest").unmet()
