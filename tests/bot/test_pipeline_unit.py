@@ -8,13 +8,17 @@ test_answers_real.py.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pytest
 
+from bot.answering import SentenceRanker, sentence_text
 from bot.answering.answer import Turn
+from bot.answering.grounding import terms
 from bot.answering.pipeline import AnswerPipeline, PipelineConfig, normalise_question
 from bot.answering.premises import PremiseChecker
 from bot.answering.prompt import answer_schema, build_prompt, number_ranges, system_prompt
@@ -97,14 +101,43 @@ def hits_for(passages: list[Passage], section: str, dense: float = 0.6) -> list[
     return [Hit(passage=p, score=dense, dense=dense, keyword=0.0) for p in chosen]
 
 
+class WordCountEncoder:
+    """A deterministic stand-in for the embedding model: hashed counts of stemmed words."""
+
+    dims = 512
+
+    def _one(self, text: str) -> np.ndarray:
+        vector = np.zeros(self.dims, dtype=np.float32)
+        for word in terms(text):
+            vector[zlib.crc32(word.encode()) % self.dims] += 1.0
+        norm = float(np.linalg.norm(vector))
+        return vector / norm if norm else vector
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([self._one(t) for t in texts])
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self._one(text)
+
+
 def make(
     article: Article,
     hits: list[Hit],
     reply: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    ranked: bool = False,
     **config: Any,
 ) -> tuple[AnswerPipeline, ScriptedLLM]:
     llm = ScriptedLLM(reply)
-    return AnswerPipeline(article, ScriptedRetriever(hits), llm, PipelineConfig(**config)), llm
+    ranker = None
+    if ranked:
+        ranker = SentenceRanker(
+            WordCountEncoder(), [sentence_text(article, s) for s in article.sentences]
+        )
+    pipeline = AnswerPipeline(
+        article, ScriptedRetriever(hits), llm, PipelineConfig(**config), ranker=ranker
+    )
+    return pipeline, llm
 
 
 def test_cited_answer_quotes_the_article_verbatim(article, passages):
@@ -514,3 +547,47 @@ def test_the_claims_check_can_be_turned_off(article, passages):
     )
     answer = pipeline.answer("What provided a continuous stream of users?")
     assert answer.text == "Alipay's extensive ecosystem provided users."
+
+
+def test_a_question_asking_for_a_figure_no_sentence_gives_is_refused_before_the_model(
+    article, passages
+):
+    pipeline, llm = make(
+        article,
+        hits_for(passages, "I"),
+        lambda s: {"answerable": True, "answer": "Many."},
+        ranked=True,
+    )
+    answer = pipeline.answer("How many social networking attempts has Alipay made?")
+    assert answer.refused and answer.refusal_reason == "not_said"
+    assert answer.text.startswith("The article doesn't give that figure.")
+    assert llm.calls == []
+
+
+def test_the_asked_check_can_be_turned_off(article, passages):
+    pipeline, llm = make(
+        article,
+        hits_for(passages, "I"),
+        lambda s: {"answerable": True, "answer": "Many."},
+        ranked=True,
+        check_asked=False,
+    )
+    pipeline.answer("How many social networking attempts has Alipay made?")
+    assert len(llm.calls) == 1
+
+
+def test_a_question_about_a_name_its_closest_sentences_give_to_others_is_refused(article, passages):
+    hits = [h for h in hits_for(passages, "III")]
+    hits += [
+        Hit(passage=p, score=0.6, dense=0.6, keyword=0.0)
+        for p in passages
+        if "European Championship" in p.text
+    ]
+    pipeline, llm = make(
+        article, hits, lambda s: {"answerable": True, "answer": "An assistant."}, ranked=True
+    )
+    answer = pipeline.answer("What did ByteDance launch during the European Championship?")
+    assert answer.refused and answer.refusal_reason == "not_said"
+    assert answer.text.startswith("The article doesn't say that of ByteDance.")
+    assert "European Championship" in answer.citations[0].quote
+    assert llm.calls == []
