@@ -4,8 +4,10 @@ llama.cpp contexts are not safe for concurrent calls and a CPU is saturated by o
 questions from every channel wait in one line. The event loop never runs the model: each answer
 runs in a dedicated one-thread executor, and the streamed text is handed back to the loop thread.
 Each member may have a few questions waiting at once; other work that must not overlap an answer
-(rebuilding the index) takes its turn in the same line. Nothing here knows about Discord; the
-terminal and the bot use the same queue semantics.
+(rebuilding the index) takes its turn in the same line. A question that needs no model (a
+repeat from the answer cache, a refusal, a corrected premise) is answered before it would join
+the line, on a thread of its own, so it never waits behind someone else's generation. Nothing
+here knows about Discord; the terminal and the bot use the same queue semantics.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
 from bot.answering import Answer, Answerer, Turn
+from bot.answering.answer import answer_without_model
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -127,6 +130,9 @@ class AnswerQueue:
         self._wakeup: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
         self._current_done: asyncio.Event | None = None
+        # Answers without the model run here: never on the loop (retrieval embeds the question),
+        # never on the model's thread (they would wait for the generation in progress).
+        self._instant: ThreadPoolExecutor | None = None
 
     # -- state -------------------------------------------------------------------------------------
     @property
@@ -160,8 +166,10 @@ class AnswerQueue:
         on_text: TextCallback | None = None,
         on_position: PositionCallback | None = None,
     ) -> Answer:
-        """Queue a question and wait for its answer.
+        """Answer a question at once if it needs no model, else queue it and wait for its answer.
 
+        An answer that needs no model takes no place in the line: no position, no streamed text,
+        and neither ``QueueFull`` nor ``MemberQueueFull``. For a queued question
         ``on_position(n_ahead)`` is called once when queued and again each time the line moves
         (``n_ahead`` counts the question being answered). The returned answer carries the time it
         waited in line as ``timings_ms["queue_wait"]``. Raises ``QueueFull`` when the line is full
@@ -171,6 +179,15 @@ class AnswerQueue:
         loop = asyncio.get_running_loop()
         if self._closed:
             return shutting_down_answer(question)
+        instant = await self._answer_now(question, tuple(history))
+        if self._closed:
+            return shutting_down_answer(question)
+        if instant is not None:
+            instant = replace(instant, timings_ms={**instant.timings_ms, "queue_wait": 0.0})
+            if self.metrics is not None:
+                self.metrics.question_received()
+                self.metrics.answer_done(instant)
+            return instant
         if len(self._waiting) >= self.max_size:
             raise QueueFull(self.max_size)
         if self.max_per_member and user_id and self.waiting_of(user_id) >= self.max_per_member:
@@ -202,6 +219,25 @@ class AnswerQueue:
                 self._publish_depth()
                 self._announce_positions()
             raise
+
+    async def _answer_now(self, question: str, history: tuple[Turn, ...]) -> Answer | None:
+        """The answer if it needs no model, computed off the loop; None: it waits for the model."""
+        answerer = self.answerer
+        if getattr(answerer, "answer_now", None) is None:
+            return None
+        if any(job.work is not None for job in (self._current, *self._waiting) if job):
+            # Exclusive work (a reindex) may be replacing what answers are drawn from: questions
+            # asked meanwhile wait for it in the line, as the model's do.
+            return None
+        if self._instant is None:
+            self._instant = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer-now")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._instant, answer_without_model, answerer, question, history
+            )
+        except Exception:
+            log.exception("answering without the model failed; the question waits for the model")
+            return None
 
     async def run_exclusive(self, work: Callable[[], _T]) -> _T:
         """Run ``work`` on the worker thread in its turn: after the questions already in line,
@@ -268,6 +304,8 @@ class AnswerQueue:
         # The thread may still be inside llama.cpp; it stops at its next streamed piece, and being
         # a daemon it does not hold up the exit of the process meanwhile.
         self._thread.stop()
+        if self._instant is not None:
+            self._instant.shutdown(wait=False)
 
     # -- the worker --------------------------------------------------------------------------------
     def _ensure_worker(self, loop: asyncio.AbstractEventLoop) -> None:

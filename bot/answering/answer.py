@@ -106,3 +106,24 @@ class Answerer(Protocol):
         history: Sequence[Turn] = (),
         on_text: Callable[[str], None] | None = None,
     ) -> Answer: ...
+
+
+class InstantAnswerer(Answerer, Protocol):
+    """An answerer that can also give, without its model, the answers that need none."""
+
+    def answer_now(self, question: str, *, history: Sequence[Turn] = ()) -> Answer | None:
+        """The final answer if no model is needed for it (None: only the model can answer).
+        Never waits for the model, so it may run beside an answer in progress."""
+        ...
+
+
+def answer_without_model(
+    answerer: Answerer, question: str, history: Sequence[Turn] = ()
+) -> Answer | None:
+    """``answerer.answer_now`` where the answerer offers it (it is optional, so that simple
+    answerers need not have it); None otherwise."""
+    answer_now = getattr(answerer, "answer_now", None)
+    if answer_now is None:
+        return None
+    result: Answer | None = answer_now(question, history=history)
+    return result

@@ -277,8 +277,9 @@ class ArticleBot(commands.AutoShardedBot):
         via: str,
         guild_id: int | None = None,
     ) -> Answer | None:
-        """Queue ``question``, stream its progress into ``target`` and leave the final answer there,
-        recorded and with its feedback buttons.
+        """Answer ``question`` (at once when it needs no model, else in the queue's line), stream
+        its progress into ``target`` and leave the final answer there, recorded and with its
+        feedback buttons.
 
         Returns the answer, or None when it could not be queued.
         """

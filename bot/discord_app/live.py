@@ -1,11 +1,11 @@
 """A message that shows a question's progress: its place in line, the answer as it streams, the end.
 
 Nothing is shown for a moment at first: an answer that needs no model (from the cache, a refusal,
-a corrected premise) arrives within it and is posted in its final form as the first message, with
-no placeholder and no edit. After that, edits are throttled to one per ``interval`` seconds
-(Discord rate-limits message edits, and a reader cannot follow faster); whatever changed in
-between is folded into the next edit. The final message replaces the progress, and anything that
-does not fit one message follows in new ones.
+a corrected premise) skips the queue, arrives within it and is posted in its final form as the
+first message, with no placeholder and no edit. After that, edits are throttled to one per
+``interval`` seconds (Discord rate-limits message edits, and a reader cannot follow faster);
+whatever changed in between is folded into the next edit. The final message replaces the
+progress, and anything that does not fit one message follows in new ones.
 """
 
 from __future__ import annotations

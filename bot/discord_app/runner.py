@@ -21,6 +21,7 @@ from discord.gateway import DiscordWebSocket
 
 from bot.answer_queue import AnswerQueue, MetricsSink
 from bot.answering import Answer, Answerer, AnswerPipeline, Turn
+from bot.answering.answer import answer_without_model
 from bot.discord_app.client import ArticleBot
 from bot.records import RecordsError, RecordStore
 from bot.reindexing import PipelineReindexer
@@ -94,6 +95,12 @@ class _StartingAnswerer:
                 refusal_reason="starting",
             )
         return self.target.answer(question, history=history, on_text=on_text)
+
+    def answer_now(self, question: str, *, history: Sequence[Turn] = ()) -> Answer | None:
+        # Until the model has loaded, every question gets the "starting" answer from the line.
+        if self.target is None:
+            return None
+        return answer_without_model(self.target, question, history)
 
 
 def _pipeline(starting: _StartingAnswerer) -> AnswerPipeline:

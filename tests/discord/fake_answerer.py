@@ -4,7 +4,9 @@ It behaves like the real one at its boundary (blocking, streamed pieces through 
 ``on_text`` for refusals, citations that are verbatim slices of the real article) so the bot's
 queueing, streaming, splitting and formatting are exercised without loading a model:
 - a question with "B-end" is answered from section II;
-- a question with "France" is refused as off-topic;
+- a question with "France" is refused as off-topic, without the model (``answer_now``);
+- a question in ``model_free`` is answered without the model too, as a repeat from the cache;
+- a question in ``held`` streams its first piece, then waits until its event is set;
 - a question with "long" gets a 5,000-character answer citing I and III;
 - a question with "slow" streams slowly (for queue and shutdown tests);
 - a question with "boom" raises, as an internal fault would;
@@ -30,6 +32,28 @@ class FakeAnswerer:
         self.article = article
         self.piece_delay = piece_delay
         self.slow_delay = slow_delay
+        self.model_free: set[str] = set()
+        self.held: dict[str, threading.Event] = {}
+
+    def hold(self, question: str) -> threading.Event:
+        """Make ``question`` keep the model busy until the returned event is set."""
+        return self.held.setdefault(question, threading.Event())
+
+    def answer_now(self, question: str, *, history: Sequence[Turn] = ()) -> Answer | None:
+        if "France" in question:
+            return Answer(
+                question=question, text=OFF_TOPIC, refused=True, refusal_reason="off_topic"
+            )
+        if question in self.model_free:
+            text = "The article argues that Alipay is chasing scale and platforms."
+            return Answer(
+                question=question,
+                text=text,
+                refused=False,
+                citations=(self.citation("Introduction", 0),),
+                cached=True,
+            )
+        return None
 
     def citation(self, label: str, nth: int = 0) -> Citation:
         sentence = [s for s in self.article.sentences_of(label) if not s.header][nth]
@@ -79,11 +103,14 @@ class FakeAnswerer:
             pieces = [w + " " for w in text.split(" ")]
             pieces[-1] = pieces[-1].rstrip()
         first = None
-        for piece in pieces:
+        held = self.held.get(question)
+        for i, piece in enumerate(pieces):
             time.sleep(delay)
             first = first or time.perf_counter()
             if on_text is not None:
                 on_text(piece)
+            if i == 0 and held is not None:
+                assert held.wait(60), f"the test never released {question!r}"
         total = (time.perf_counter() - started) * 1000
         return Answer(
             question=question,
@@ -105,6 +132,7 @@ class Call:
     history: tuple[Turn, ...]
     thread: int
     answer: Answer | None = None  # None while answering, or when the answerer raised
+    model: bool = True  # False: answered by ``answer_now``, without the model
 
 
 class RecordingAnswerer:
@@ -135,6 +163,16 @@ class RecordingAnswerer:
         finally:
             with self._lock:
                 self.active -= 1
+
+    def answer_now(self, question: str, *, history: Sequence[Turn] = ()) -> Answer | None:
+        answer_now = getattr(self.inner, "answer_now", None)
+        answer = None if answer_now is None else answer_now(question, history=history)
+        if answer is not None:
+            with self._lock:
+                self.calls.append(
+                    Call(question, tuple(history), threading.get_ident(), answer, model=False)
+                )
+        return answer
 
     def last(self, question: str) -> Call:
         matches = [c for c in self.calls if c.question == question]

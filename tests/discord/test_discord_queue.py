@@ -281,3 +281,76 @@ async def test_exclusive_work_takes_its_turn_and_never_overlaps_an_answer() -> N
     with pytest.raises(RuntimeError, match="index unreadable"):
         await queue.run_exclusive(broken)
     await queue.close()
+
+
+class InstantAnswerer(GatedAnswerer):
+    """Answers questions starting with "instant" without the model; "broken" makes that fail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.instant_threads: set[int] = set()
+        self.asked_now: list[str] = []
+
+    def answer_now(self, question: str, *, history: Sequence[Turn] = ()) -> Answer | None:
+        self.asked_now.append(question)
+        self.instant_threads.add(threading.get_ident())
+        if question.startswith("broken"):
+            raise RuntimeError("retrieval failed")
+        if question.startswith("instant"):
+            return Answer(question=question, text="the article does not say", refused=True)
+        return None
+
+
+async def test_an_answer_without_the_model_takes_no_place_in_the_line() -> None:
+    answerer = InstantAnswerer()
+    metrics = RecordingMetrics()
+    queue = AnswerQueue(answerer, max_size=1, metrics=metrics, max_per_member=1)
+    running = asyncio.create_task(queue.submit("a", user_id=1))
+    await until(lambda: answerer.started == ["a"])
+    waiting = asyncio.create_task(queue.submit("b", user_id=2))
+    await until(lambda: queue.waiting == 1)  # the line is full, and member 2 has one waiting
+    positions: list[int] = []
+    texts: list[str] = []
+    instant = await queue.submit(
+        "instant one", user_id=2, on_text=texts.append, on_position=positions.append
+    )
+    assert instant.text == "the article does not say"
+    assert instant.timings_ms["queue_wait"] == 0.0
+    assert positions == [] and texts == []
+    assert not running.done() and answerer.active == 1  # the model is still on "a"
+    assert answerer.started == ["a"]  # ... and was never asked the instant question
+    assert answerer.instant_threads.isdisjoint(answerer.threads | {threading.get_ident()})
+    assert metrics.received == 3 and metrics.done == [instant]
+    with pytest.raises(QueueFull):  # a question for the model still needs room in the line
+        await queue.submit("c", user_id=3)
+    answerer.gate("a").set()
+    answerer.gate("b").set()
+    assert (await running).text == "answer to a" and (await waiting).text == "answer to b"
+    await queue.close()
+
+
+async def test_a_failure_without_the_model_leaves_the_question_to_the_model() -> None:
+    answerer = InstantAnswerer()
+    queue = AnswerQueue(answerer, max_size=5)
+    answerer.gate("broken one").set()
+    answer = await queue.submit("broken one")
+    assert answer.text == "answer to broken one"
+    assert answerer.asked_now == ["broken one"] and answerer.started == ["broken one"]
+    await queue.close()
+
+
+async def test_questions_wait_for_exclusive_work_even_when_they_need_no_model() -> None:
+    answerer = InstantAnswerer()
+    queue = AnswerQueue(answerer, max_size=5)
+    release = threading.Event()
+    exclusive = asyncio.create_task(queue.run_exclusive(lambda: release.wait(10)))
+    await until(lambda: queue.busy)
+    positions: list[int] = []
+    asked = asyncio.create_task(queue.submit("instant two", on_position=positions.append))
+    await until(lambda: positions == [1])
+    assert answerer.asked_now == []  # what it would be answered from is being rebuilt
+    release.set()
+    answerer.gate("instant two").set()
+    assert await exclusive is True
+    assert (await asked).text == "answer to instant two"
+    await queue.close()

@@ -66,3 +66,26 @@ async def test_mention_thread_and_follow_up_with_the_real_pipeline(
     expected = () if first.refused else ((text, first.text),)
     assert tuple((t.question, t.answer) for t in call.history) == expected
     assert_shows_answer(emulator.bot_messages(thread)[-1:], call.answer, article)
+
+
+async def test_answers_without_the_model_come_first_and_final_with_the_real_pipeline(
+    emulator: DiscordEmulator, bot: ArticleBot, using_real: RecordingAnswerer, article: Article
+) -> None:
+    start = len(emulator.requests)
+    # Off topic (the retrieval gate refuses it), then the same question again (the answer cache).
+    for question, cached in (
+        ("What is the capital of France?", None),
+        ("  what is the capital of FRANCE ", True),
+    ):
+        interaction = await ask(emulator, bot, question)
+        call = using_real.last(question)
+        assert not call.model and call.answer is not None, "the question waited for the model"
+        assert call.answer.refusal_reason == "off_topic"
+        if cached:
+            assert call.answer.cached
+        original = emulator.original(interaction)
+        assert original is not None and len(original.states) == 1, original and [
+            s.content for s in original.states
+        ]
+        assert_shows_answer(messages_of(emulator, interaction), call.answer, article)
+    assert errors_of(emulator, start) == []

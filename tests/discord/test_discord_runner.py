@@ -23,7 +23,7 @@ from discord.gateway import DiscordWebSocket
 
 from bot.answer_queue import SHUTTING_DOWN_TEXT
 from bot.discord_app.format import position_text
-from bot.discord_app.runner import BOT_PERMISSIONS, run_bot
+from bot.discord_app.runner import BOT_PERMISSIONS, _StartingAnswerer, run_bot
 from index.article import Article
 from tests.discord.fake_answerer import FakeAnswerer
 from tests.discord.helpers import make_settings
@@ -54,6 +54,17 @@ def test_permissions_cover_what_the_bot_does() -> None:
     assert (p.create_public_threads, p.embed_links, p.read_message_history) == (True, True, True)
     assert p.value == 309237730304
     assert not p.administrator and not p.manage_messages
+
+
+def test_answers_without_the_model_wait_until_it_has_loaded(article: Article) -> None:
+    starting = _StartingAnswerer()
+    question = "Is France in the article?"
+    assert starting.answer_now(question) is None  # the line gives the "starting" answer
+    assert starting.answer(question).refusal_reason == "starting"
+    starting.target = FakeAnswerer(article)
+    answer = starting.answer_now(question)
+    assert answer is not None and answer.refusal_reason == "off_topic"
+    assert starting.answer_now("What about the B-end?") is None
 
 
 def test_missing_token_exits_2_with_how_to_create_one(article: Article) -> None:
