@@ -222,7 +222,7 @@ _REPEATED_RUN = re.compile(
     r"(?P=run)\b",
     re.IGNORECASE,
 )
-_STRAY_JSON = re.compile(r'\s*["}\]{\[]+\s*$')
+_STRAY_BRACKETS = re.compile(r"\s*[}\]{\[]+\s*$")
 
 
 def tidy(text: str) -> str:
@@ -233,4 +233,8 @@ def tidy(text: str) -> str:
     while previous != text:
         previous = text
         text = _REPEATED_RUN.sub(lambda m: m.group("run"), text)
-    return _STRAY_JSON.sub("", text).strip()
+    text = _STRAY_BRACKETS.sub("", text).strip()
+    # A closing quote is the JSON's only when it leaves the answer's own quotes unbalanced.
+    if text.endswith('"') and text.count('"') % 2:
+        text = text[:-1].rstrip()
+    return _STRAY_BRACKETS.sub("", text).strip()

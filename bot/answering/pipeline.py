@@ -28,7 +28,14 @@ from typing import Any, Protocol
 from bot.answering.answer import Answer, Citation, SourcePassage, Turn
 from bot.answering.citing import SentenceRanker
 from bot.answering.demands import demands, met
-from bot.answering.facts import claims, misattributed, names_missing, tidy, unsupported_claims
+from bot.answering.facts import (
+    claims,
+    is_yes_no_question,
+    misattributed,
+    names_missing,
+    tidy,
+    unsupported_claims,
+)
 from bot.answering.grounding import support, terms
 from bot.answering.premises import PremiseChecker, PremiseIssue
 from bot.answering.prompt import build_prompt, sentence_text, system_prompt
@@ -99,6 +106,23 @@ class PipelineConfig:
     # Above this many tokens the article no longer goes into the fixed prefix; the retrieved
     # sentences then travel with each question instead.
     prefix_token_budget: int = 3000
+
+
+_BARE_VERDICT = re.compile(
+    r"^\W*(?P<verdict>yes|no|the article doesn't say)\b[\W]*(?:(?:it|they|he|she|there)\s+"
+    r"(?:is|are|was|were|does|do|did|has|have|had|can|will|would)(?:n't|\s+not)?\W*)?$",
+    re.IGNORECASE,
+)
+
+
+def with_reason(text: str, quote: str) -> str:
+    """A bare "Yes" or "No, it does not." followed by the sentence that gives the reason: a
+    yes/no answer opens with the article's answer, then says why."""
+    match = _BARE_VERDICT.match(text)
+    if match is None:
+        return text
+    verdict = match.group("verdict")
+    return f'{verdict[0].upper()}{verdict[1:]}. The article says: "{quote}"'
 
 
 def normalise_question(question: str) -> str:
@@ -568,6 +592,8 @@ class AnswerPipeline:
             citations = self.citations_for([chosen], ranked)
             basis = "model" if held == text else "quote"
             text = held
+        if basis == "model" and citations and is_yes_no_question(question):
+            text = with_reason(text, citations[0].quote)
         return Answer(
             question=question,
             text=text,

@@ -120,3 +120,9 @@ def test_yes_no_questions(question: str, expected: bool) -> None:
 )
 def test_tidy_removes_repeats_and_json_leftovers(raw: str, clean: str) -> None:
     assert tidy(raw) == clean
+
+
+def test_tidy_keeps_a_quote_the_answer_closes_itself() -> None:
+    quoted = 'What the article says: "It grew."'
+    assert tidy(quoted) == quoted
+    assert tidy(quoted + '"}') == quoted

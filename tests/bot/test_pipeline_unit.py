@@ -19,7 +19,12 @@ import pytest
 from bot.answering import SentenceRanker, sentence_text
 from bot.answering.answer import Turn
 from bot.answering.grounding import terms
-from bot.answering.pipeline import AnswerPipeline, PipelineConfig, normalise_question
+from bot.answering.pipeline import (
+    AnswerPipeline,
+    PipelineConfig,
+    normalise_question,
+    with_reason,
+)
 from bot.answering.premises import PremiseChecker
 from bot.answering.prompt import answer_schema, build_prompt, number_ranges, system_prompt
 from index.article import Article, load_article
@@ -591,3 +596,15 @@ def test_a_question_about_a_name_its_closest_sentences_give_to_others_is_refused
     assert answer.text.startswith("The article doesn't say that of ByteDance.")
     assert "European Championship" in answer.citations[0].quote
     assert llm.calls == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Yes", 'Yes. The article says: "Q."'),
+        ("No, it did not.", 'No. The article says: "Q."'),
+        ("No, the attempts failed.", "No, the attempts failed."),
+    ],
+)
+def test_a_bare_verdict_gets_its_reason(text, expected):
+    assert with_reason(text, "Q.") == expected
