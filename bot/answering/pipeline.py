@@ -57,6 +57,8 @@ NOT_ANSWERED = "The article doesn't answer that."
 EXTRACTIVE = 'What the article says: "{quote}"'
 # The sentences closest to the question that an answer must be drawn from.
 EVIDENCE_CHECKED = 2
+# Share of an answer's content words its cited sentence should hold.
+CITED_SUPPORT = 0.5
 # Question terms a sentence must share to be about the question.
 ABOUT_TERMS = 2
 # How many next-best sentences may carry an answer whose names the first choice lacks.
@@ -683,12 +685,19 @@ class AnswerPipeline:
         return [f for f in dict.fromkeys(figures) if f not in held]
 
     def _cited_sentence(self, text: str, offered: Sequence[int], query: str) -> int | None:
+        """The offered sentence the answer is cited to: the closest in meaning to the question
+        and the answer together among those that hold at least half of the answer's content
+        words (the closest of all when none does), so that the quote carries what the answer
+        says and the claims check reads the sentence the answer came from."""
         if not offered:
             return None
-        if self.ranker is not None:
-            return self.ranker.best(query, text, offered)
-        scores = [support(text, [self._article_lines[i]]).ratio for i in offered]
-        return offered[max(range(len(offered)), key=lambda j: (scores[j], -j))]
+        holds = [support(text, [self._article_lines[i]]).ratio for i in offered]
+        if self.ranker is None:
+            return offered[max(range(len(offered)), key=lambda j: (holds[j], -j))]
+        scores = self.ranker.scores(query, text, offered)
+        order = sorted(range(len(offered)), key=lambda j: -scores[j])
+        carrying = [j for j in order if holds[j] >= CITED_SUPPORT]
+        return offered[(carrying or order)[0]]
 
     def cite(self, text: str, offered: Sequence[int], query: str) -> tuple[Citation, ...]:
         """The verified citation of the offered sentence that carries the answer.
