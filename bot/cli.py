@@ -128,7 +128,9 @@ def _add_core_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object per question")
     p.set_defaults(handler=cmd_ask)
 
-    p = sub.add_parser("info", help="print the effective settings and library versions")
+    p = sub.add_parser(
+        "info", help="print the effective settings, library versions and the llama.cpp build"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_info)
 

@@ -141,9 +141,10 @@ def build_answerer(settings: Settings, *, progress: bool = False) -> AnswerPipel
 
 
 def describe_runtime(settings: Settings) -> dict[str, Any]:
-    """Effective settings and library versions, for `article-bot info`."""
+    """Effective settings, library versions and the llama.cpp build, for `article-bot info`."""
     from importlib import metadata
 
+    from models import llama_build
     from models.catalog import MODELS
 
     def version(dist: str) -> str:
@@ -194,4 +195,6 @@ def describe_runtime(settings: Settings) -> dict[str, Any]:
                 "pydantic-settings",
             )
         },
+        # What a crash report needs: the CPU, the features llama.cpp uses, how it was built.
+        "llama_cpp": llama_build.describe(),
     }
