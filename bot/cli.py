@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import faulthandler
 import json
 import logging
 import os
@@ -180,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A native crash (SIGSEGV, SIGILL in llama.cpp) still kills the process, but first prints the
+    # Python stack of every thread, so the log says where it died rather than nothing at all.
+    with contextlib.suppress(RuntimeError, OSError, ValueError):  # stderr without a file
+        faulthandler.enable()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
