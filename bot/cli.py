@@ -1,9 +1,11 @@
-"""The `article-bot` command line: index, search, ask, chat, info, eval, bench, run, forget,
-report."""
+"""The `article-bot` command line: index, search, ask, chat, info, selftest, eval, bench,
+run, forget, report."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import faulthandler
 import json
 import logging
 import os
@@ -106,6 +108,13 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_selftest(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.wiring import resolve_model_path
+    from models.selftest import run
+
+    return run(resolve_model_path(settings), settings.n_threads)
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.evaluation import load_questions, run_evaluation
     from bot.wiring import build_answerer
@@ -158,9 +167,16 @@ def _add_core_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(handler=cmd_chat)
 
-    p = sub.add_parser("info", help="print the effective settings and library versions")
+    p = sub.add_parser(
+        "info", help="print the effective settings, library versions and the llama.cpp build"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_info)
+
+    p = sub.add_parser(
+        "selftest", help="load the model and decode a short prompt in a child process"
+    )
+    p.set_defaults(handler=cmd_selftest)
 
     p = sub.add_parser("eval", help="run a question set and print quality metrics")
     p.add_argument(
@@ -222,6 +238,10 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A native crash (SIGSEGV, SIGILL in llama.cpp) still kills the process, but first prints the
+    # Python stack of every thread, so the log says where it died rather than nothing at all.
+    with contextlib.suppress(RuntimeError, OSError, ValueError):  # stderr without a file
+        faulthandler.enable()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)

@@ -191,9 +191,10 @@ def rebuild_answerer(settings: Settings, current: AnswerPipeline) -> tuple[Answe
 
 
 def describe_runtime(settings: Settings) -> dict[str, Any]:
-    """Effective settings and library versions, for `article-bot info`."""
+    """Effective settings, library versions and the llama.cpp build, for `article-bot info`."""
     from importlib import metadata
 
+    from models import llama_build
     from models.catalog import MODELS
 
     def version(dist: str) -> str:
@@ -256,4 +257,6 @@ def describe_runtime(settings: Settings) -> dict[str, Any]:
                 "pydantic-settings",
             )
         },
+        # What a crash report needs: the CPU, the features llama.cpp uses, how it was built.
+        "llama_cpp": llama_build.describe(),
     }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Proves the container image with a real Docker engine: builds it, answers a question with it,
+# Proves the container image with a real Docker engine: builds it, checks that its llama.cpp
+# libraries hold no AMX instruction (llama.cpp issue #20824), answers a question with it,
 # runs it as the Discord bot against the local Discord emulator, validates the Compose file and
 # lints the Dockerfile. Re-runnable: everything it installs or builds is reused the next time, and
 # whatever it starts (the engine included) is stopped on the way out, failure or not.
@@ -18,7 +19,7 @@ PYTHON=${PYTHON:-.venv/bin/python}
 HADOLINT_VERSION=2.15.1
 LOG_DIR=$(mktemp -d /tmp/article-bot-smoke.XXXXXX)
 [[ -x "$PYTHON" ]] || { echo "smoke: $PYTHON is missing (run scripts/setup.sh first)" >&2; exit 1; }
-STEPS=7
+STEPS=8
 
 started_dockerd=""
 emulator_pid=""
@@ -77,6 +78,7 @@ missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
+command -v objdump >/dev/null || missing+=(binutils)
 if ((${#missing[@]})); then
     echo "installing ${missing[*]}"
     apt-get update -q
@@ -129,7 +131,7 @@ t0=$(now)
 set +e
 nice -n 10 docker build --network host -f docker/Dockerfile -t "$IMAGE" . 2>&1 \
     | tee "$LOG_DIR/build.log" \
-    | grep --line-buffered -E '^(Step [0-9]+/|CPU variants|llama.cpp common library|torch from|Successfully tagged)'
+    | grep --line-buffered -E '^(Step [0-9]+/|CPU variants|llama.cpp common library|build_llama:|torch from|Successfully tagged)'
 build_rc=${PIPESTATUS[0]}
 set -e
 ((build_rc == 0)) || { tail -n 60 "$LOG_DIR/build.log"; fail "image build failed (exit $build_rc)"; }
@@ -138,7 +140,40 @@ size=$(docker image inspect -f '{{.Size}}' "$IMAGE")
 echo "built $IMAGE in $(elapsed "$t0" "$t1") s; image size $((size / 1000000)) MB"
 
 # ------------------------------------------------------------------------------------------------
-step 4 "Answer one question from the CLI: $QUESTION"
+step 4 "llama.cpp in the image: the project's build, no AMX instructions"
+docker run --rm --network none "$IMAGE" info --json >"$LOG_DIR/info.json" \
+    || fail "'article-bot info' failed in the container"
+"$PYTHON" - "$LOG_DIR/info.json" <<'EOF'
+import json, sys
+
+build = json.load(open(sys.argv[1], encoding="utf-8"))["llama_cpp"]
+for key in ("cpu", "system_info", "build_flags", "cpu_variants"):
+    print(f"{key}: {build[key]}")
+assert "GGML_NATIVE=OFF" in build["build_flags"], "the image's llama.cpp is not the project's build"
+assert "AMX" not in build["system_info"], "llama.cpp in the image uses AMX"
+EOF
+# The runtime image has no binutils: its ggml libraries are copied out and disassembled here.
+lib_dir=$(docker run --rm --network none --entrypoint python "$IMAGE" \
+    -c 'import sysconfig; print(sysconfig.get_paths()["platlib"] + "/llama_cpp/lib")')
+cid=$(docker create "$IMAGE")
+containers+=("$cid")
+docker cp "$cid:$lib_dir" "$LOG_DIR/llama-lib" >/dev/null
+shopt -s nullglob
+libs=("$LOG_DIR"/llama-lib/libggml*.so)
+shopt -u nullglob
+((${#libs[@]} >= 3)) || fail "no ggml libraries in $lib_dir of the image"
+amx=0
+for lib in "${libs[@]}"; do
+    n=$(objdump -d --no-show-raw-insn "$lib" \
+        | grep -cE $'\t(ldtilecfg|sttilecfg|tileload[a-z0-9]*|tilestored|tilezero|tdp[a-z0-9]+)( |$)' \
+        || true)
+    echo "$(basename "$lib"): $n AMX instructions"
+    amx=$((amx + n))
+done
+((amx == 0)) || fail "the image's llama.cpp libraries hold AMX instructions"
+
+# ------------------------------------------------------------------------------------------------
+step 5 "Answer one question from the CLI: $QUESTION"
 t0=$(now)
 docker run --rm --network none "$IMAGE" ask "$QUESTION" --json \
     >"$LOG_DIR/ask.json" 2>"$LOG_DIR/ask.err" \
@@ -159,7 +194,7 @@ EOF
 echo "container run (start, load, answer, exit): $(elapsed "$t0" "$t1") s"
 
 # ------------------------------------------------------------------------------------------------
-step 5 "Run as the Discord bot against the local emulator"
+step 6 "Run as the Discord bot against the local emulator"
 emu_port=$(free_port)
 health_port=$(free_port)
 "$PYTHON" -m tests.discord_emulator --port "$emu_port" --ask "$QUESTION" --timeout 600 \
@@ -234,7 +269,7 @@ echo "docker stop (SIGTERM) took $(elapsed "$t0" "$t1") s; exit code $code"
 [[ "$code" == 0 ]] || { docker logs "$name" 2>&1 | tail -n 40; fail "the bot exited $code on SIGTERM"; }
 
 # ------------------------------------------------------------------------------------------------
-step 6 "Compose file"
+step 7 "Compose file"
 if [[ ! -e docker/.env ]]; then
     # compose reads env_file even to validate; an empty one stands in for the user's.
     temp_files+=(docker/.env)
@@ -245,7 +280,7 @@ docker-compose -f docker/compose.yaml --profile chroma config -q
 echo "docker/compose.yaml is valid (default and chroma profiles)"
 
 # ------------------------------------------------------------------------------------------------
-step 7 "hadolint"
+step 8 "hadolint"
 hadolint=$(command -v hadolint || true)
 [[ -z "$hadolint" && -x .venv/bin/hadolint ]] && hadolint=.venv/bin/hadolint
 if [[ -z "$hadolint" ]]; then

