@@ -28,9 +28,10 @@ context.
   /quit             leave (or Ctrl-D)"""
 
 
-def render_sources(answer: Answer, article: Article) -> str:
-    """The cited sections with their verbatim quotes, for a terminal."""
-    titles = {s.label: s.title for s in article.sections}
+def render_sources(answer: Answer, article: Article | None = None) -> str:
+    """The cited sections with their verbatim quotes, for a terminal (``ask`` and ``chat``);
+    section titles from ``article`` when given, else the citations' own headings."""
+    titles = {s.label: s.title for s in article.sections} if article is not None else {}
     lines = ["Sources:"]
     for c in answer.citations:
         title = titles.get(c.section) or c.heading

@@ -16,6 +16,7 @@ from typing import TextIO
 
 from bot import __version__
 from bot.answering import Answer
+from bot.chat import render_sources
 from bot.settings import Settings, SettingsError, load_settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -30,14 +31,9 @@ class UsageError(Exception):
 
 def format_answer(answer: Answer) -> str:
     """A readable terminal rendering: the answer, then its sources."""
-    lines = [answer.text]
-    if answer.citations:
-        lines.append("")
-        lines.append("Sources:")
-        for c in answer.citations:
-            lines.append(f"  §{c.section} — {c.heading}")
-            lines.append(f"    > {c.quote}")
-    return "\n".join(lines)
+    if not answer.citations:
+        return answer.text
+    return f"{answer.text}\n\n{render_sources(answer)}"
 
 
 def _questions_from(stream: TextIO) -> Iterable[str]:

@@ -8,20 +8,33 @@ listens on 127.0.0.1 unless ``health_host`` says otherwise (the container image 
 
 from __future__ import annotations
 
-import bisect
-import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from bot.answering import Answer
 
+# A `_created` series per counter and histogram doubles the output for nothing a rate() needs.
+disable_created_metrics()
+
 PREFIX = "article_bot_"
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# generate_latest writes the classic text format: say so to any scraper.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 # Answers take from milliseconds (cache hits, refusals before the model) to tens of seconds (a
 # long answer on two cores), so the buckets span both ends more finely than Prometheus' defaults.
@@ -41,45 +54,24 @@ LATENCY_BUCKETS_S: tuple[float, ...] = (
     30.0,
     60.0,
 )
-SECTIONS: tuple[str, ...] = ("Introduction", "I", "II", "III", "Conclusion")
 
 
 class HealthServerError(OSError):
     """The health endpoint could not listen; the message names the address and the fix."""
 
 
-@dataclass
-class _Histogram:
-    buckets: tuple[float, ...]
-    counts: list[int] = field(default_factory=list)  # per bucket, not cumulative; last is +Inf
-    total: float = 0.0
-    count: int = 0
-
-    def __post_init__(self) -> None:
-        self.counts = [0] * (len(self.buckets) + 1)
-
-    def observe(self, value: float) -> None:
-        # bisect_left: a value equal to a bound belongs to that bucket (le = "less or equal").
-        self.counts[bisect.bisect_left(self.buckets, value)] += 1
-        self.total += value
-        self.count += 1
-
-    def cumulative(self) -> list[tuple[str, int]]:
-        rows = []
-        running = 0
-        for bound, n in zip((*self.buckets, math.inf), self.counts, strict=True):
-            running += n
-            rows.append((_format_value(bound), running))
-        return rows
-
-
 class Metrics:
-    """Counters, gauges and the latency histogram of one bot process. Thread-safe."""
+    """Counters, gauges and the latency histogram of one bot process, in a registry of its own
+    (with the process and Python runtime metrics). Thread-safe.
+
+    ``sections``: the article's section labels, exported at zero from the start so that rate()
+    works from the first scrape; a section first cited later is added then.
+    """
 
     def __init__(
         self,
         *,
-        sections: Sequence[str] = SECTIONS,
+        sections: Sequence[str] = (),
         latency_buckets_s: Sequence[float] = LATENCY_BUCKETS_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -88,48 +80,88 @@ class Metrics:
         self._lock = threading.Lock()
         self._clock = clock
         self._started = clock()
-        self._questions = 0
-        self._answers = 0
-        self._cached = 0
-        self._refusals: dict[str, int] = {}
-        # Known sections start at zero so rate() works from the first scrape.
-        self._sections: dict[str, int] = dict.fromkeys(sections, 0)
-        self._latency = _Histogram(tuple(float(b) for b in latency_buckets_s))
-        self._prompt_tokens = 0
-        self._completion_tokens = 0
-        self._generation_s = 0.0
-        self._last_tokens_per_s = 0.0
         self._queue_depth = 0
         self._index_loaded = False
         self._model_loaded = False
         self._discord_connected = False
+        self.registry = CollectorRegistry()
+        for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+            self.registry.register(collector)
+        r = self.registry
+        p = PREFIX
+        self._questions = Counter(p + "questions", "Questions received.", registry=r)
+        self._answers = Counter(p + "answers", "Questions answered, refusals included.", registry=r)
+        self._refusals = Counter(
+            p + "refusals", "Answers that declined the question, by reason.", ["reason"], registry=r
+        )
+        self._cached = Counter(
+            p + "cached_answers", "Answers served from the answer cache.", registry=r
+        )
+        self._sections = Counter(
+            p + "cited_sections", "Citations given, by article section.", ["section"], registry=r
+        )
+        for section in sections:
+            self._sections.labels(section=section)
+        self._latency = Histogram(
+            p + "answer_latency_seconds",
+            "Time to answer a question, from retrieval to the final answer (queue wait excluded).",
+            buckets=[float(b) for b in latency_buckets_s],
+            registry=r,
+        )
+        self._prompt_tokens = Counter(
+            p + "prompt_tokens", "Prompt tokens evaluated by the model.", registry=r
+        )
+        self._completion_tokens = Counter(
+            p + "completion_tokens", "Tokens generated by the model.", registry=r
+        )
+        self._generation_s = Counter(
+            p + "generation_seconds",
+            "Model time spent after each answer's first token (tokens/s is about "
+            "rate(completion_tokens_total) / rate(this)).",
+            registry=r,
+        )
+        self._tokens_per_s = Gauge(
+            p + "generation_tokens_per_second",
+            "Decoding speed of the latest model answer, tokens per second.",
+            registry=r,
+        )
+        self._queue_gauge = Gauge(
+            p + "queue_depth", "Questions waiting or in progress.", registry=r
+        )
+        self._index_gauge = Gauge(p + "index_loaded", "1 when the index is loaded.", registry=r)
+        self._model_gauge = Gauge(p + "model_loaded", "1 when the model is loaded.", registry=r)
+        self._discord_gauge = Gauge(
+            p + "discord_connected", "1 while connected to the Discord gateway.", registry=r
+        )
+        Gauge(
+            p + "start_time_seconds",
+            "Start time of the process, seconds since the Unix epoch.",
+            registry=r,
+        ).set(self._started)
 
     # -- hooks ----------------------------------------------------------------------------------
     def question_received(self) -> None:
-        with self._lock:
-            self._questions += 1
+        self._questions.inc()
 
     def answer_done(self, answer: Answer) -> None:
         total_ms = answer.timings_ms.get("total")
-        with self._lock:
-            self._answers += 1
-            if answer.refused:
-                reason = answer.refusal_reason or "unknown"
-                self._refusals[reason] = self._refusals.get(reason, 0) + 1
-            if answer.cached:
-                self._cached += 1
-            for section in answer.sections:
-                self._sections[section] = self._sections.get(section, 0) + 1
-            if total_ms is not None and total_ms >= 0:
-                self._latency.observe(total_ms / 1000.0)
-            if not answer.cached:
-                self._count_tokens(answer, total_ms)
+        self._answers.inc()
+        if answer.refused:
+            self._refusals.labels(reason=answer.refusal_reason or "unknown").inc()
+        if answer.cached:
+            self._cached.inc()
+        for section in answer.sections:
+            self._sections.labels(section=section).inc()
+        if total_ms is not None and total_ms >= 0:
+            self._latency.observe(total_ms / 1000.0)
+        if not answer.cached:
+            self._count_tokens(answer, total_ms)
 
     def _count_tokens(self, answer: Answer, total_ms: float | None) -> None:
         prompt = int(answer.usage.get("prompt_tokens", 0))
         completion = int(answer.usage.get("completion_tokens", 0))
-        self._prompt_tokens += max(prompt, 0)
-        self._completion_tokens += max(completion, 0)
+        self._prompt_tokens.inc(max(prompt, 0))
+        self._completion_tokens.inc(max(completion, 0))
         # Decoding speed: the tokens after the first over the time after the first. The prompt's
         # evaluation comes before the first token and is a different cost. The model's own clock
         # (llm_*) is preferred: the pipeline's first_token marks the first answer text, which
@@ -139,12 +171,13 @@ class Metrics:
         if completion > 1 and end_ms is not None and first_ms is not None:
             generation_s = (end_ms - first_ms) / 1000.0
             if generation_s > 0:
-                self._generation_s += generation_s
-                self._last_tokens_per_s = (completion - 1) / generation_s
+                self._generation_s.inc(generation_s)
+                self._tokens_per_s.set((completion - 1) / generation_s)
 
     def set_queue_depth(self, n: int) -> None:
         with self._lock:
             self._queue_depth = max(0, int(n))
+            self._queue_gauge.set(self._queue_depth)
 
     def set_state(
         self,
@@ -155,10 +188,13 @@ class Metrics:
         with self._lock:
             if index_loaded is not None:
                 self._index_loaded = bool(index_loaded)
+                self._index_gauge.set(self._index_loaded)
             if model_loaded is not None:
                 self._model_loaded = bool(model_loaded)
+                self._model_gauge.set(self._model_loaded)
             if discord_connected is not None:
                 self._discord_connected = bool(discord_connected)
+                self._discord_gauge.set(self._discord_connected)
 
     # -- reading --------------------------------------------------------------------------------
     def is_ready(self) -> bool:
@@ -179,147 +215,8 @@ class Metrics:
             }
 
     def render_prometheus(self) -> str:
-        """All metrics in the Prometheus text exposition format, version 0.0.4."""
-        with self._lock:
-            out = _Exposition()
-            out.metric("questions_total", "counter", "Questions received.", [({}, self._questions)])
-            out.metric(
-                "answers_total",
-                "counter",
-                "Questions answered, refusals included.",
-                [({}, self._answers)],
-            )
-            out.metric(
-                "refusals_total",
-                "counter",
-                "Answers that declined the question, by reason.",
-                [({"reason": r}, n) for r, n in sorted(self._refusals.items())],
-            )
-            out.metric(
-                "cached_answers_total",
-                "counter",
-                "Answers served from the answer cache.",
-                [({}, self._cached)],
-            )
-            out.metric(
-                "cited_sections_total",
-                "counter",
-                "Citations given, by article section.",
-                [({"section": s}, n) for s, n in self._sections.items()],
-            )
-            out.histogram(
-                "answer_latency_seconds",
-                "Time to answer a question, from retrieval to the final answer (queue wait "
-                "excluded).",
-                self._latency,
-            )
-            out.metric(
-                "prompt_tokens_total",
-                "counter",
-                "Prompt tokens evaluated by the model.",
-                [({}, self._prompt_tokens)],
-            )
-            out.metric(
-                "completion_tokens_total",
-                "counter",
-                "Tokens generated by the model.",
-                [({}, self._completion_tokens)],
-            )
-            out.metric(
-                "generation_seconds_total",
-                "counter",
-                "Model time spent after each answer's first token (tokens/s is about "
-                "rate(completion_tokens_total) / rate(this)).",
-                [({}, self._generation_s)],
-            )
-            out.metric(
-                "generation_tokens_per_second",
-                "gauge",
-                "Decoding speed of the latest model answer, tokens per second.",
-                [({}, self._last_tokens_per_s)],
-            )
-            out.metric(
-                "queue_depth",
-                "gauge",
-                "Questions waiting or in progress.",
-                [({}, self._queue_depth)],
-            )
-            out.metric(
-                "index_loaded", "gauge", "1 when the index is loaded.", [({}, self._index_loaded)]
-            )
-            out.metric(
-                "model_loaded", "gauge", "1 when the model is loaded.", [({}, self._model_loaded)]
-            )
-            out.metric(
-                "discord_connected",
-                "gauge",
-                "1 while connected to the Discord gateway.",
-                [({}, self._discord_connected)],
-            )
-            out.metric(
-                "start_time_seconds",
-                "gauge",
-                "Start time of the process, seconds since the Unix epoch.",
-                [({}, self._started)],
-            )
-            return out.text()
-
-
-# -- the exposition format -----------------------------------------------------------------------
-def _format_value(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if math.isnan(value):
-        return "NaN"
-    if float(value).is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    return repr(float(value))
-
-
-def _escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-class _Exposition:
-    def __init__(self) -> None:
-        self._lines: list[str] = []
-
-    def metric(
-        self,
-        name: str,
-        kind: str,
-        help_text: str,
-        samples: Iterable[tuple[Mapping[str, str], float]],
-    ) -> None:
-        full = PREFIX + name
-        self._header(full, kind, help_text)
-        for labels, value in samples:
-            self._sample(full, labels, float(value))
-
-    def histogram(self, name: str, help_text: str, hist: _Histogram) -> None:
-        full = PREFIX + name
-        self._header(full, "histogram", help_text)
-        for bound, count in hist.cumulative():
-            self._sample(full + "_bucket", {"le": bound}, count)
-        self._sample(full + "_sum", {}, hist.total)
-        self._sample(full + "_count", {}, hist.count)
-
-    def _header(self, name: str, kind: str, help_text: str) -> None:
-        self._lines.append(f"# HELP {name} {_escape_help(help_text)}")
-        self._lines.append(f"# TYPE {name} {kind}")
-
-    def _sample(self, name: str, labels: Mapping[str, str], value: float) -> None:
-        if labels:
-            inner = ",".join(f'{k}="{_escape_label(v)}"' for k, v in labels.items())
-            name = f"{name}{{{inner}}}"
-        self._lines.append(f"{name} {_format_value(value)}")
-
-    def text(self) -> str:
-        return "\n".join(self._lines) + "\n"
+        """All metrics in the Prometheus text exposition format."""
+        return generate_latest(self.registry).decode("utf-8")
 
 
 # -- the HTTP endpoint ---------------------------------------------------------------------------

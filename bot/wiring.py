@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.answering import (
     AnswerPipeline,
@@ -32,6 +32,9 @@ from index.store import (
 )
 from models.backend import LLMBackend, LLMError
 from models.locate import ModelNotFoundError
+
+if TYPE_CHECKING:
+    from bot.health import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +191,13 @@ def rebuild_answerer(settings: Settings, current: AnswerPipeline) -> tuple[Answe
     pipeline.warm()
     log.info("index rebuilt: %s", report.message)
     return pipeline, True
+
+
+def make_metrics(article: Article) -> Metrics:
+    """The bot's metrics, with a zero count for each of the article's sections from the start."""
+    from bot.health import Metrics  # deferred: the terminal commands need no HTTP server
+
+    return Metrics(sections=article.labels)
 
 
 def describe_runtime(settings: Settings) -> dict[str, Any]:

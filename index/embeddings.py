@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,8 +85,7 @@ class Embedder:
         self._model: SentenceTransformer | None = None
         self._dimension = _read_dimension(path)
         self._lock = threading.Lock()
-        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._recent_lock = threading.Lock()
+        self._recent = functools.lru_cache(maxsize=RECENT_QUERIES)(self._encode_one)
         self._whole_words: frozenset[str] | None = None
         self._tokenizer_kind: str | None = None
 
@@ -173,17 +172,11 @@ class Embedder:
         The last few are kept: the answer pipeline asks again for the question it just retrieved
         with, to choose the sentence it cites.
         """
-        with self._recent_lock:
-            cached = self._recent.get(text)
-            if cached is not None:
-                self._recent.move_to_end(text)
-                return cached
+        return self._recent(text)
+
+    def _encode_one(self, text: str) -> np.ndarray:
         vector = self.encode([text])[0]
         vector.setflags(write=False)
-        with self._recent_lock:
-            self._recent[text] = vector
-            while len(self._recent) > RECENT_QUERIES:
-                self._recent.popitem(last=False)
         return vector
 
     @property

@@ -1,49 +1,28 @@
-"""BM25 keyword scoring over a small set of passages (no dependency; the article is small)."""
+"""BM25 keyword scoring over a small set of passages.
+
+Hand-written: forty lines over a few dozen passages, tuned with our own tokenizer and stemmer; a
+library would bring its own tokenizer and more than this to keep.
+"""
 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 
-_STOPWORD_TEXT = """
-    a about above after again against all also am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it
-    its itself just me more most my myself no nor not now of off on once only or other our ours
-    ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we were
-    what when where which while who whom why will with would you your yours yourself yourselves
-    s t don does did doesn isn aren wasn weren article author writer say says said think piece
-    """
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-_WORD = re.compile(r"[a-z0-9]+(?:[-'’][a-z0-9]+)*")
-
-
-def _stem(word: str) -> str:
-    # Just enough stemming to let "payments"/"payment" and "embracing"/"embrace" meet.
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 5 and word.endswith("ing"):
-        return word[:-3]
-    if len(word) > 4 and word.endswith("ed"):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
+from index.words import STOPWORDS, WORD, stem
 
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed content words; a hyphenated word ("B-end") counts whole and by part."""
     tokens: list[str] = []
-    for word in _WORD.findall(text.lower().replace("’", "'")):
+    for word in WORD.findall(text.lower().replace("’", "'")):
         if "'" in word:
             word = word.split("'")[0]
         parts = word.split("-")
         if len(parts) > 1:
             tokens.append(word)
-        tokens.extend(_stem(p) for p in parts if p not in STOPWORDS and len(p) > 1)
+        tokens.extend(stem(p) for p in parts if p not in STOPWORDS and len(p) > 1)
     return tokens
 
 

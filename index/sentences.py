@@ -4,6 +4,9 @@ A sentence ends at `.`, `?` or `!` (plus any closing quotes or brackets) when wh
 capital letter, digit or opening quote follow. A period after a known abbreviation ("e.g.", "Dr."),
 a dotted acronym ("U.S.") or a single initial ("J.") does not end a sentence; decimals ("3.5")
 never match because no whitespace follows their period.
+
+Hand-written: a few tested regular expressions whose rules can be read and changed here; the
+splitters of NLTK or spaCy would bring trained models and rules of their own for one article.
 """
 
 from __future__ import annotations

@@ -5,11 +5,14 @@ Knows nothing of Chroma or Discord.
 - ``catalog``: the packaged GGUF models (``MODELS``) with their pip packages and hashes.
 - ``locate``: ``resolve_model`` finds the .gguf to load, joining chunked packages once.
 - ``backend``: the ``LLMBackend`` protocol, ``Generation`` and the errors.
-- ``local``: ``LocalLLM``, llama.cpp in this process, with prefix KV reuse and saved state.
+- ``local``: ``LocalLLM``, llama.cpp in this process, with prefix KV reuse and saved state; built
+  from ``chat_template`` (messages to tokens, checked grammars), ``decoding`` and ``greedy``
+  (the token loop), ``prompt_state`` (the prefix's KV cache saved on disk) and
+  ``llama_adapter`` (all use of llama-cpp-python's internals, and its version check).
 - ``server``: ``ServerLLM``, the same against llama-cpp-python's OpenAI-compatible server.
 - ``grammar``: JSON schema to llama.cpp grammar.
 - ``streaming``: ``JsonStringFieldStreamer`` decodes one JSON string field while it is written.
-- ``rawbench`` / ``benchmark``: llama.cpp's raw speed, and LocalLLM's speed phase by phase.
+- ``rawbench``: llama.cpp's raw speed on this machine.
 """
 
 import os

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from models import llama_adapter as llama
+
 
 class GrammarSampler:
     """A llama.cpp grammar sampler plus the buffers to test one token or the whole vocabulary."""
@@ -80,6 +82,7 @@ class GrammarSampler:
 
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading tokens ``a`` and ``b`` share."""
     n = 0
     for x, y in zip(a, b, strict=False):
         if x != y:
@@ -98,21 +101,19 @@ def greedy_tokens(
     """Tokens of the greedy continuation of ``prompt``, reusing the KV cache of the longest
     prefix this context already holds (as ``Llama.generate`` does). ``bias(input_ids, logits)``
     may change the logits in place before the choice (e.g. to steer towards closing the JSON)."""
-    held = common_prefix(llm._input_ids[: llm.n_tokens].tolist(), prompt)
+    held = common_prefix(llama.held_tokens(llm).tolist(), prompt)
     # At least one prompt token must be evaluated to get logits for the next one.
     held = max(0, min(held, len(prompt) - 1))
-    if not llm._ctx.kv_cache_seq_rm(-1, held, -1):
+    if not llama.keep_tokens(llm, held):
         held = 0
-        llm._ctx.kv_cache_seq_rm(-1, 0, -1)
-    llm.n_tokens = held
     llm.eval(list(prompt[held:]))
-    ctx = llm._ctx.ctx
-    n_vocab = llm._n_vocab
+    ctx = llm.ctx
+    n_vocab = llm.n_vocab()
     while True:
         logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(ctx, -1), shape=(n_vocab,))
         if bias is not None:
             logits = np.array(logits)
-            bias(llm._input_ids[: llm.n_tokens], logits)
+            bias(llama.held_tokens(llm), logits)
         if sampler is not None:
             token = sampler.choose(logits)
             sampler.accept(token)

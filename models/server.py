@@ -15,9 +15,9 @@ as an estimate: ``info()["usage"]`` says which way the last counts were made).
 
 from __future__ import annotations
 
+import functools
 import json
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -50,7 +50,7 @@ class ServerLLM:
         self.timeout_s = timeout_s
         self.name = f"server:{self.base_url}"
         self._client = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)))
-        self._counts: OrderedDict[str, int] = OrderedDict()
+        self._count = functools.lru_cache(maxsize=_COUNT_CACHE_SIZE)(self._count_uncached)
         self._last_usage_source = ""
         self._served_models: list[str] = []
 
@@ -196,10 +196,9 @@ class ServerLLM:
         return (time.perf_counter() - start) * 1000.0
 
     def count_tokens(self, text: str) -> int:
-        cached = self._counts.get(text)
-        if cached is not None:
-            self._counts.move_to_end(text)
-            return cached
+        return self._count(text)
+
+    def _count_uncached(self, text: str) -> int:
         url = f"{self.root_url}/extras/tokenize"
         payload: dict[str, Any] = {"input": text}
         if self.model:
@@ -212,9 +211,6 @@ class ServerLLM:
                 f"LLM server at {url} has no llama-cpp-python tokenizer endpoint (answer: "
                 f"{str(data)[:200]})"
             ) from exc
-        self._counts[text] = count
-        if len(self._counts) > _COUNT_CACHE_SIZE:
-            self._counts.popitem(last=False)
         return count
 
     def _estimate_prompt_tokens(self, messages: list[Message]) -> int:

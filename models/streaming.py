@@ -1,9 +1,12 @@
 """Decode one string field of a JSON object while the object is still being generated.
 
-The model writes JSON such as ``{"answerable": true, "evidence": [2], "answer": "..."}``; the
-Discord layer wants to show the answer while it grows, long before the JSON is complete and
-parseable. The streamer scans the text deltas as they come and returns the newly decoded
-characters of the chosen top-level string field. Escapes may be split across deltas at any point.
+The model writes JSON such as ``{"answer": "...", "answerable": true}``; the Discord layer
+wants to show the answer while it grows, long before the JSON is complete and parseable. The
+streamer scans the text deltas as they come and returns the newly decoded characters of the
+chosen top-level string field. Escapes may be split across deltas at any point.
+
+Hand-written: incremental JSON parsers (ijson and the like) yield a string only once it is
+complete, and the point here is its characters while they are written.
 """
 
 from __future__ import annotations

@@ -8,33 +8,11 @@ in a log line ("3 of 5 content words unsupported: founded, 2004, ...").
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
-
-_STOPWORD_TEXT = """
-    a about above after again against all also am an and any are aren't as at be because been
-    before being below between both but by can cannot could did do does doing don't down during
-    each either even ever every few for from further had has have having he her here hers him his
-    how however i if in into is isn't it it's its itself just least less let like may me might
-    more most much must my neither no nor not now of off on once one only or other our ours out
-    over own per perhaps quite rather really same she should since so some such than that that's
-    the their theirs them then there these they this those though through thus to too under until
-    up upon us very was wasn't we were what when where whether which while who whom whose why
-    will with within without would yes yet you your article author writer says said say according
-    text piece section mentions mentioned states stated suggests describes described
-    """
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-
-
-def stem(word: str) -> str:
-    # Enough to match "experiments"/"experiment", "launching"/"launch", "integrated"/"integrate".
-    for suffix in ("ing", "ed", "es", "s", "ly"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
+from index.words import STOPWORDS, stem
+from index.words import WORD as _WORD
 
 
 def content_words(text: str) -> list[str]:

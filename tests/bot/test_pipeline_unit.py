@@ -183,7 +183,7 @@ def test_sources_a_model_names_are_never_citations(article, passages):
         lambda s: {
             "answer": "FinTech shifts from the C-end to the B-end.",
             "answerable": True,
-            "evidence": [0, 10_000, "x"],
+            "sources": [0, 10_000, "x"],
             "section": "Introduction",
         },
     )

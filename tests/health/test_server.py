@@ -11,12 +11,12 @@ import pytest
 from bot.answering.answer import Answer, Citation
 from bot.health import CONTENT_TYPE, HealthServerError, Metrics, bound_port, start_health_server
 
-from .exposition import parse
+from .scrape import Scrape
 
 
 @pytest.fixture
 async def served() -> AsyncIterator[tuple[Metrics, str]]:
-    metrics = Metrics()
+    metrics = Metrics(sections=("Introduction", "I"))
     runner = await start_health_server("127.0.0.1", 0, metrics)
     try:
         yield metrics, f"http://127.0.0.1:{bound_port(runner)}"
@@ -65,12 +65,12 @@ async def test_metrics_endpoint_serves_the_exposition_format(served: tuple[Metri
         assert resp.status == 200
         assert resp.headers["Content-Type"] == CONTENT_TYPE
         text = await resp.text()
-    fams = parse(text)
-    assert fams["article_bot_questions_total"].value() == 1
-    assert fams["article_bot_cited_sections_total"].value(section="Introduction") == 1
-    hist = fams["article_bot_answer_latency_seconds"]
-    assert hist.value("article_bot_answer_latency_seconds_bucket", le="3") == 1
-    assert hist.value("article_bot_answer_latency_seconds_bucket", le="2") == 0
+    got = Scrape.parse(text)
+    assert got.value("article_bot_questions_total") == 1
+    assert got.value("article_bot_cited_sections_total", section="Introduction") == 1
+    assert got.value("article_bot_cited_sections_total", section="I") == 0
+    assert got.value("article_bot_answer_latency_seconds_bucket", le="3.0") == 1
+    assert got.value("article_bot_answer_latency_seconds_bucket", le="2.0") == 0
 
 
 async def test_unknown_paths_and_methods_are_refused(served: tuple[Metrics, str]) -> None:

@@ -33,7 +33,7 @@ ANSWER_SCHEMA = {
     "type": "object",
     "properties": {
         "answerable": {"type": "boolean"},
-        "evidence": {
+        "sentences": {
             "type": "array",
             "items": {"type": "integer", "enum": [1, 2, 3, 4]},
             "minItems": 0,
@@ -41,7 +41,7 @@ ANSWER_SCHEMA = {
         },
         "answer": {"anyOf": [{"type": "string", "maxLength": 60}, {"type": "null"}]},
     },
-    "required": ["answerable", "evidence", "answer"],
+    "required": ["answerable", "sentences", "answer"],
     "additionalProperties": False,
 }
 

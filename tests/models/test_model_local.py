@@ -48,7 +48,7 @@ def test_schema_output_always_parses_and_validates(
     for question in QUESTIONS[1:]:
         gen = smollm2.complete(ask(question), schema=answer_schema, max_tokens=100)
         data = validated(gen, answer_schema)
-        assert set(data) == {"answerable", "evidence", "answer"}
+        assert set(data) == {"answerable", "sentences", "answer"}
         assert gen.completion_tokens > 0 and gen.prompt_tokens > 100
         # Greedy decoding chose the value with the larger logit: the margin says which.
         assert set(gen.boolean_margins) == {"answerable"}
@@ -70,14 +70,14 @@ def test_enum_const_oneof_and_bounded_arrays(smollm2: LocalLLM, ask: Ask) -> Non
                 "properties": {
                     "answerable": {"const": True},
                     "answer": {"type": "string", "minLength": 1, "maxLength": 80},
-                    "evidence": {
+                    "sentences": {
                         "type": "array",
                         "items": {"type": "integer", "enum": [2, 4]},
                         "minItems": 1,
                         "maxItems": 2,
                     },
                 },
-                "required": ["answerable", "answer", "evidence"],
+                "required": ["answerable", "answer", "sentences"],
                 "additionalProperties": False,
             },
         ]
@@ -85,7 +85,7 @@ def test_enum_const_oneof_and_bounded_arrays(smollm2: LocalLLM, ask: Ask) -> Non
     for question in QUESTIONS[:2]:
         data = validated(smollm2.complete(ask(question), schema=schema, max_tokens=120), schema)
         if data["answerable"]:
-            assert 1 <= len(data["evidence"]) <= 2 and set(data["evidence"]) <= {2, 4}
+            assert 1 <= len(data["sentences"]) <= 2 and set(data["sentences"]) <= {2, 4}
             assert 1 <= len(data["answer"]) <= 80
 
 
@@ -140,14 +140,14 @@ def test_a_cut_schema_output_is_still_closed_into_valid_json(smollm2: LocalLLM, 
         "properties": {
             "answerable": {"type": "boolean"},
             "answer": {"type": "string", "maxLength": 600},
-            "evidence": {
+            "sentences": {
                 "type": "array",
                 "items": {"type": "integer", "enum": [1, 2, 3, 4]},
                 "minItems": 1,
                 "maxItems": 3,
             },
         },
-        "required": ["answerable", "answer", "evidence"],
+        "required": ["answerable", "answer", "sentences"],
         "additionalProperties": False,
     }
     question = ask("Describe Alipay at great length, in every detail.")
@@ -230,14 +230,14 @@ def test_qwen_answers_a_real_question(qwen05_path: Path, ask: Ask) -> None:
         "type": "object",
         "properties": {
             "answerable": {"type": "boolean"},
-            "evidence": {
+            "sentences": {
                 "type": "array",
                 "items": {"type": "integer", "enum": [1, 2, 3, 4]},
                 "maxItems": 2,
             },
             "answer": {"type": "string", "maxLength": 300},
         },
-        "required": ["answerable", "evidence", "answer"],
+        "required": ["answerable", "sentences", "answer"],
         "additionalProperties": False,
     }
     with LocalLLM(qwen05_path, n_threads=2, n_ctx=2048) as qwen:
@@ -247,4 +247,4 @@ def test_qwen_answers_a_real_question(qwen05_path: Path, ask: Ask) -> None:
     assert data["answerable"] is True
     assert gen.boolean_margins["answerable"] > 0
     assert "2004" in data["answer"]
-    assert 1 in data["evidence"]
+    assert 1 in data["sentences"]

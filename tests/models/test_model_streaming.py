@@ -23,7 +23,7 @@ def splits_in_two(text: str) -> list[list[str]]:
 
 @pytest.mark.parametrize("ensure_ascii", [True, False])
 def test_every_split_point_gives_the_field_value(ensure_ascii: bool) -> None:
-    doc = {"answerable": True, "evidence": [3, 7], "answer": ANSWER}
+    doc = {"answerable": True, "sentences": [3, 7], "answer": ANSWER}
     text = json.dumps(doc, ensure_ascii=ensure_ascii)
     for parts in splits_in_two(text):
         out, streamer = feed_all("answer", parts)
@@ -91,7 +91,7 @@ def test_random_documents_and_random_splits() -> None:
     for _ in range(300):
         value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
         doc: dict[str, object] = {
-            "evidence": [rng.randint(0, 9) for _ in range(rng.randint(0, 3))],
+            "sentences": [rng.randint(0, 9) for _ in range(rng.randint(0, 3))],
             "answer": value,
             "tail": {"answer": "x"},
         }

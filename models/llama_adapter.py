@@ -1,0 +1,95 @@
+"""Every use of llama-cpp-python beyond its public API, in one place, for the versions it was
+read from.
+
+Reusing the KV cache across calls, decoding greedily without ``Llama.generate`` and loading a KV
+state that llama.cpp wrote itself need the ``Llama`` object's bookkeeping (which tokens the KV
+cache holds, whether logits are current) and its model and context wrappers. Those are private
+and change between releases: ``load_llama_cpp`` refuses a version they were not checked against,
+with the fix, before any of them is touched.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from models.backend import ModelLoadError
+
+# The versions whose internals the functions below were written against (pyproject.toml pins it).
+KNOWN_VERSIONS = frozenset({"0.3.36"})
+
+
+def check_version(version: str) -> None:
+    if version not in KNOWN_VERSIONS:
+        known = ", ".join(sorted(KNOWN_VERSIONS))
+        raise ModelLoadError(
+            f"llama-cpp-python {version} is installed, but the local model backend relies on "
+            f"internals of version {known} (install llama-cpp-python=={max(KNOWN_VERSIONS)} as "
+            "pyproject.toml pins it, e.g. with scripts/setup.sh, or serve the model with "
+            "llama-cpp-python's server and set ARTICLE_BOT_LLM_SERVER_URL)"
+        )
+
+
+def load_llama_cpp() -> ModuleType:
+    """The ``llama_cpp`` module, once its version is known to match the code below."""
+    import llama_cpp  # deferred: importing loads the shared library
+
+    check_version(str(llama_cpp.__version__))
+    return llama_cpp
+
+
+def vocab(llm: Any) -> Any:
+    """The ``llama_vocab`` pointer that the sampler and vocabulary functions take."""
+    return llm._model.vocab
+
+
+def token_text(llm: Any, token: int) -> str:
+    """A special token's text as the chat template writes it (e.g. ``<|im_end|>``)."""
+    return str(llm._model.token_get_text(token))
+
+
+def token_piece(llm: Any, token: int) -> bytes:
+    """The bytes one token stands for."""
+    return bytes(llm._model.token_to_piece(token))
+
+
+def held_tokens(llm: Any) -> Any:
+    """The tokens whose KV cells the context holds, oldest first (a view: copy before keeping)."""
+    return llm.input_ids[: llm.n_tokens]
+
+
+def keep_tokens(llm: Any, n: int) -> bool:
+    """Drop the KV cells after the first ``n`` tokens so that the next ``eval`` continues at
+    ``n``; False when llama.cpp cannot cut there (then nothing is kept)."""
+    if not llm._ctx.kv_cache_seq_rm(-1, n, -1):
+        llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+        llm.n_tokens = 0
+        return False
+    llm.n_tokens = n
+    return True
+
+
+def rewind(llm: Any, n: int) -> None:
+    """Make the next ``eval`` continue after the first ``n`` held tokens (it drops the KV cells
+    from there on)."""
+    llm.n_tokens = n
+
+
+def forget_tokens_from(llm: Any, position: int) -> None:
+    """Drop the KV cells from ``position`` on without touching the bookkeeping (for a token that
+    was decoded outside ``eval``)."""
+    llm._ctx.kv_cache_seq_rm(0, position, -1)
+
+
+def clear(llm: Any) -> None:
+    """An empty KV cache: the next ``eval`` starts from the first token."""
+    llm.reset()
+    llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+
+
+def mark_loaded(llm: Any, tokens: list[int]) -> None:
+    """Record that the KV cache holds ``tokens`` after llama.cpp loaded a state file; the same
+    bookkeeping ``Llama.load_state`` does for a state it read itself."""
+    llm.input_ids[: len(tokens)] = tokens
+    llm.n_tokens = len(tokens)
+    llm._requires_eval = True

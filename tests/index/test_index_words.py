@@ -1,0 +1,36 @@
+"""The one stemmer and stopword list that retrieval and the answer checks share."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.answering import grounding
+from index import keywords
+from index.words import STOPWORDS, stem
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [
+        ("payment", "payments"),
+        ("company", "companies"),
+        ("serve", "serves", "served", "serving"),
+        ("change", "changed", "changes", "changing"),
+        ("challenge", "challenged", "challenges"),
+        ("business", "businesses"),
+        ("launch", "launched", "launching"),
+    ],
+)
+def test_the_forms_of_a_word_meet(forms: tuple[str, ...]) -> None:
+    assert len({stem(w) for w in forms}) == 1, {w: stem(w) for w in forms}
+
+
+@pytest.mark.parametrize("word", ["business", "class", "strategy", "data", "ai", "2025", "b-end"])
+def test_words_without_a_suffix_stay(word: str) -> None:
+    assert stem(word) == word
+
+
+def test_retrieval_and_the_answer_checks_use_the_same_words() -> None:
+    assert grounding.stem is stem and grounding.STOPWORDS is STOPWORDS
+    assert keywords.tokenize("the author says payments serve") == ["payment", "serv"]
+    assert grounding.content_words("the author says payments serve") == ["payments", "serve"]
