@@ -126,11 +126,32 @@ class Settings(BaseSettings):
         "(in-process model only; a server's choice stands).",
     )
     evidence_sentences: int = Field(
-        default=0,
+        default=2,
         ge=0,
         le=8,
-        description="Retrieved sentences closest in meaning to the question that are written "
-        "out next to it for the model (0: only their numbers, looked up in the article prefix).",
+        description="Retrieved sentences most likely to answer a question (closest in meaning, "
+        "plus the question's words they use) written out next to it for the model (0: only "
+        "their numbers, looked up in the article prefix).",
+    )
+    min_evidence_support: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of an answer's content words that the two sentences most likely to "
+        "answer the question must hold; a less supported answer is replaced by the best of "
+        "them, quoted (0: off).",
+    )
+    check_claims: bool = Field(
+        default=True,
+        description="Hold every name and figure of an answer to the sentence it is cited to, in "
+        "the same role; an answer that gives a deed to the wrong name is cited to a sentence "
+        "that bears it out, or replaced by its cited sentence, quoted.",
+    )
+    check_asked: bool = Field(
+        default=True,
+        description="Before asking the model, refuse a question whose asked-for fact (a figure, "
+        "a date, a superlative, a named subject) no retrieved sentence about it holds, saying "
+        "what the article does say.",
     )
     check_premises: bool = Field(
         default=True,

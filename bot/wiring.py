@@ -67,10 +67,16 @@ def make_embedder(settings: Settings) -> Embedder:
 
 
 def build_index(
-    settings: Settings, *, progress: bool = True, force: bool = False
+    settings: Settings,
+    *,
+    progress: bool = True,
+    force: bool = False,
+    article: Article | None = None,
 ) -> tuple[Article, Embedder, ArticleIndex, BuildReport]:
-    """Open the index and bring it up to date; the report says what that took."""
-    article = load_article(settings.article_path, settings.article_max_bytes)
+    """Open the index and bring it up to date; the report says what that took. ``article``:
+    the configured article when the caller has parsed it already."""
+    if article is None:
+        article = load_article(settings.article_path, settings.article_max_bytes)
     embedder = make_embedder(settings)
     index = ArticleIndex.open(index_config(settings), article, embedder)
     report = index.build(progress=progress, force=force)
@@ -78,11 +84,11 @@ def build_index(
 
 
 def open_index(
-    settings: Settings, progress: bool = True
+    settings: Settings, progress: bool = True, article: Article | None = None
 ) -> tuple[Article, Embedder, ArticleIndex, Retriever]:
     """The article, embedder, index (built or refreshed if needed) and a retriever over it,
     with the embedding model loaded so that the first question is not the one to wait for it."""
-    article, embedder, index, report = build_index(settings, progress=progress)
+    article, embedder, index, report = build_index(settings, progress=progress, article=article)
     if report.status != "unchanged":
         log.info("%s (%.1f s)", report.message, report.seconds)
     warm_s = embedder.warm()
@@ -131,6 +137,9 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         max_answer_tokens=settings.max_answer_tokens,
         cache_size=settings.answer_cache_size,
         evidence_sentences=settings.evidence_sentences,
+        min_evidence_support=settings.min_evidence_support,
+        check_claims=settings.check_claims,
+        check_asked=settings.check_asked,
     )
 
 
@@ -147,9 +156,11 @@ def make_premise_checker(article: Article, embedder: Embedder) -> PremiseChecker
     return PremiseChecker(article, embedder.is_whole_word)
 
 
-def build_answerer(settings: Settings, *, progress: bool = False) -> AnswerPipeline:
+def build_answerer(
+    settings: Settings, *, progress: bool = False, article: Article | None = None
+) -> AnswerPipeline:
     """A ready answer pipeline: index up to date, model loaded, fixed prompt prefix primed."""
-    article, embedder, index, retriever = open_index(settings, progress=progress)
+    article, embedder, index, retriever = open_index(settings, progress=progress, article=article)
     llm = make_llm(settings)
     ranker = SentenceRanker(embedder, [sentence_text(article, s) for s in article.sentences])
     premises = make_premise_checker(article, embedder)

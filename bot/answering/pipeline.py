@@ -20,7 +20,6 @@ import logging
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -39,6 +38,7 @@ from bot.answering.facts import (
 from bot.answering.grounding import support, terms
 from bot.answering.premises import PremiseChecker, PremiseIssue
 from bot.answering.prompt import build_prompt, sentence_text, system_prompt
+from bot.lru import LRU
 from index.article import Article
 from index.retrieval import Hit
 from models.backend import LLMBackend
@@ -96,7 +96,7 @@ class PipelineConfig:
     cache_size: int = 256
     # Sentences put next to the question, chosen by meaning before the model runs (0: only the
     # numbers of the retrieved sentences, which the model looks up in the prefix).
-    evidence_sentences: int = 0
+    evidence_sentences: int = 2
     # Share of an answer's content words that the sentences closest to the question must hold;
     # below it the best of those sentences is quoted instead (0: off).
     min_evidence_support: float = 0.0
@@ -130,35 +130,6 @@ def with_reason(text: str, quote: str) -> str:
 def normalise_question(question: str) -> str:
     text = " ".join(question.lower().split())
     return re.sub(r"[\s?!.]+$", "", text)
-
-
-class AnswerCache:
-    """Answers to repeated questions, keyed by the normalised text and the index version."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[str, str], Answer] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str]) -> Answer | None:
-        with self._lock:
-            answer = self._items.get(key)
-            if answer is not None:
-                self._items.move_to_end(key)
-            return answer
-
-    def put(self, key: tuple[str, str], answer: Answer) -> None:
-        if self.size <= 0:
-            return
-        with self._lock:
-            self._items[key] = answer
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
 
 
 @dataclass(frozen=True)
@@ -196,7 +167,8 @@ class AnswerPipeline:
         self.config = config or PipelineConfig()
         self.premises = premises if self.config.check_premises else None
         self.index_version = index_version or article.sha256
-        self.cache = AnswerCache(self.config.cache_size)
+        # Answers to repeated questions, keyed by the normalised text and the index version.
+        self.cache: LRU[tuple[str, str], Answer] = LRU(self.config.cache_size)
         self._lock = threading.Lock()
         # Sentence numbers stay out: they would make any number in an answer look supported.
         self._article_lines = [sentence_text(article, s) for s in article.sentences]
@@ -357,12 +329,17 @@ class AnswerPipeline:
     def _unsaid(self, question: str, ranked: Sequence[int], evidence: Sequence[int]) -> str | None:
         """Why the article does not answer a question asked in its own words, or None.
 
-        The question asks for a kind of fact (a figure, a date, a stated superlative) that no
-        retrieved sentence about the question holds, or it asks about a name that none of the
-        sentences closest to it mentions while they name someone else.
+        The question asks for a kind of fact (a figure, a date, a stated superlative) that none
+        of the closest sentences and no retrieved sentence sharing its words holds, or it asks
+        about a name that none of the sentences closest to it mentions while they name someone
+        else.
         """
         asked = terms(question)
-        about = [i for i in ranked if len(asked & terms(self._article_lines[i])) >= ABOUT_TERMS]
+        # About the question: the closest sentences, and those sharing its words ("03/24 2025,
+        # the publication date" shares no word with "When was it published?").
+        about = list(evidence[:EVIDENCE_CHECKED]) + [
+            i for i in ranked if len(asked & terms(self._article_lines[i])) >= ABOUT_TERMS
+        ]
         for demand in demands(question):
             if not any(met(demand, self._article_lines[i], question) for i in about):
                 return demand.unmet()
