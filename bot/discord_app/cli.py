@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.answer_queue import MetricsSink
+    pass
 
 
 def add_discord_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -29,17 +29,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         # Checked before anything is loaded, so the help comes at once.
         print(MISSING_TOKEN, file=sys.stderr)
         return 2
-    from bot.wiring import build_answerer
+    from bot.wiring import build_answerer, make_metrics
     from index.article import load_article
 
     article = load_article(settings.article_path, settings.article_max_bytes)
-    return run_bot(settings, lambda: build_answerer(settings), article, _metrics())
-
-
-def _metrics() -> MetricsSink | None:
-    try:
-        from bot.health import Metrics
-    except ImportError:
-        return None
-    metrics: MetricsSink = Metrics()
-    return metrics
+    # Parsed once: the bot shows its outline before the model has loaded.
+    return run_bot(
+        settings,
+        lambda: build_answerer(settings, article=article),
+        article,
+        make_metrics(article),
+    )
