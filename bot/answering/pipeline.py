@@ -70,6 +70,10 @@ TOO_LONG = (
 
 
 _FIGURE = re.compile(r"\d+")
+_SAYS_UNSAID = re.compile(
+    r"^\W*(?:the )?article (?:doesn't|does not|did not|didn't) (?:say|mention|state|answer)",
+    re.IGNORECASE,
+)
 
 
 class Retrieves(Protocol):
@@ -537,6 +541,9 @@ class AnswerPipeline:
         text = tidy(str(data.get("answer", "")))
         if not text:
             return refusal("empty_answer")
+        if _SAYS_UNSAID.match(text):
+            # The model's answer is that the article does not say: a refusal in its words.
+            return refusal("model")
         # The whole article is in the prompt and the model may draw on any of it; what it must
         # not do is bring in words the article does not have (names, years, figures, claims).
         grounded = support(text, self._article_lines)

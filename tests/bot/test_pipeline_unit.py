@@ -608,3 +608,14 @@ def test_a_question_about_a_name_its_closest_sentences_give_to_others_is_refused
 )
 def test_a_bare_verdict_gets_its_reason(text, expected):
     assert with_reason(text, "Q.") == expected
+
+
+def test_a_model_answer_that_the_article_does_not_say_is_a_refusal(article, passages):
+    pipeline, _ = make(
+        article,
+        hits_for(passages, "II"),
+        lambda s: {"answer": "The article doesn't say.", "answerable": True},
+    )
+    answer = pipeline.answer("What does the article say about the B-end?")
+    assert answer.refused and answer.refusal_reason == "model"
+    assert answer.citations == ()
