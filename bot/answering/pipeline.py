@@ -35,7 +35,7 @@ from bot.answering.facts import (
     tidy,
     unsupported_claims,
 )
-from bot.answering.grounding import support, terms
+from bot.answering.grounding import content_words, stem, support, terms
 from bot.answering.premises import PremiseChecker, PremiseIssue
 from bot.answering.prompt import build_prompt, sentence_text, system_prompt
 from bot.lru import LRU
@@ -129,6 +129,15 @@ def with_reason(text: str, quote: str) -> str:
         return text
     verdict = match.group("verdict")
     return f'{verdict[0].upper()}{verdict[1:]}. The article says: "{quote}"'
+
+
+def echoes(answer: str, question: str) -> bool:
+    """Whether the answer only hands the question's own words back: every content word of it is
+    one of the question's (a yes/no answer may restate its question)."""
+    if is_yes_no_question(question):
+        return False
+    asked = terms(question)
+    return all({w, stem(w)} & asked for w in content_words(answer))
 
 
 def normalise_question(question: str) -> str:
@@ -555,6 +564,12 @@ class AnswerPipeline:
                 ", ".join(grounded.unsupported),
             )
             return refusal("unsupported")
+        if evidence and echoes(text, question):
+            # "Alipay" to "Which rivals of Alipay …?", "The dismantling of payment barriers" to
+            # "What dismantled the payment barriers?": the question's words handed back state no
+            # fact. The sentence most likely to answer, quoted, does.
+            log.info("answer only repeats the question: quoting the best evidence")
+            return self._quoted(question, evidence[0], ranked, passages, timings, usage)
         drawn = self._drawn_from_evidence(text, evidence)
         if drawn is not None and drawn < self.config.min_evidence_support:
             # The model wrote about something other than the sentences most likely to answer

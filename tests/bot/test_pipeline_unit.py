@@ -22,6 +22,7 @@ from bot.answering.grounding import terms
 from bot.answering.pipeline import (
     AnswerPipeline,
     PipelineConfig,
+    echoes,
     normalise_question,
     with_reason,
 )
@@ -619,3 +620,20 @@ def test_a_model_answer_that_the_article_does_not_say_is_a_refusal(article, pass
     answer = pipeline.answer("What does the article say about the B-end?")
     assert answer.refused and answer.refusal_reason == "model"
     assert answer.citations == ()
+
+
+def test_an_answer_that_only_repeats_the_question_is_replaced_by_the_best_evidence(
+    article, passages
+):
+    pipeline, _ = make(
+        article,
+        hits_for(passages, "I"),
+        lambda s: {"answer": "Alipay", "answerable": True},
+        ranked=True,
+    )
+    answer = pipeline.answer("Which rivals of Alipay does the article name?")
+    assert answer.basis == "quote"
+    assert answer.text == f'What the article says: "{answer.citations[0].quote}"'
+    assert echoes("The dismantling of payment barriers", "What dismantled the payment barriers?")
+    assert not echoes("Interconnectivity.", "What dismantled the payment barriers?")
+    assert not echoes("Yes, it does.", "Does it explore integration?")
