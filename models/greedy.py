@@ -72,6 +72,16 @@ class GrammarSampler:
     def accept(self, token: int) -> None:
         self._lib.llama_sampler_accept(self._sampler, token)
 
+    def accepts_all(self, tokens: Sequence[int]) -> bool:
+        """Accept ``tokens`` in turn while the grammar allows each; False at the first it
+        refuses (the grammar has then taken the ones before it: make a new sampler)."""
+        for token in tokens:
+            ids = np.array([token], dtype=np.intc)
+            if not np.isfinite(self.allowed(np.zeros(self.n_vocab, dtype=np.float32), ids)[0]):
+                return False
+            self.accept(token)
+        return True
+
     def close(self) -> None:
         if self._sampler:
             self._lib.llama_sampler_free(self._sampler)

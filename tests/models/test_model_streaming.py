@@ -103,3 +103,20 @@ def test_random_documents_and_random_splits() -> None:
         out, streamer = feed_all("answer", parts)
         assert out == value, (text, parts)
         assert streamer.done
+
+
+def test_forced_opening_of_an_object_whose_first_field_is_a_plain_string() -> None:
+    from models.decoding import forced_opening
+
+    answer = {
+        "type": "object",
+        "properties": {"answer": {"type": "string"}, "answerable": {"type": "boolean"}},
+        "required": ["answer", "answerable"],
+        "additionalProperties": False,
+    }
+    assert forced_opening(answer) == '{"answer": "'
+    assert forced_opening({**answer, "additionalProperties": True}) == ""
+    patterned = {**answer, "properties": {"answer": {"type": "string", "pattern": "^Y"}}}
+    assert forced_opening(patterned) == ""
+    assert forced_opening({**answer, "required": ["answerable"]}) == ""
+    assert forced_opening(None) == ""
