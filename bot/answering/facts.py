@@ -208,6 +208,39 @@ def names_missing(
     return missing
 
 
+def bare_names(answer: str, known_names: Iterable[str] = ()) -> list[str]:
+    """The names of an answer that is nothing but names ("ByteDance", "Tencent and JD"), else
+    an empty list."""
+    found = claims(answer, known_names).names
+    if not found:
+        return []
+    others = [w for w in content_words(answer) if w not in found and stem(w) not in found]
+    return [] if others else list(found)
+
+
+def stands_for(
+    names: Sequence[str], question: str, source: str, *, known_names: Iterable[str] = ()
+) -> bool:
+    """Whether, in ``source``, one of ``names`` stands in a clause with what the question asks
+    about (its content words other than names).
+
+    "What did Initech invest heavily in?" answered "Umbrella" from "Initech embracing deepseek,
+    Globex investing heavily in AI, and Umbrella laying the groundwork in AI": Umbrella's clause
+    says nothing of investing, so the name does not answer the question.
+    """
+    known = list(known_names)
+    asked_names = set(claims(question, known).names)
+    asked = {t for w in content_words(question) if w not in asked_names for t in (w, stem(w))}
+    if not asked:
+        return True
+    wanted = set(names)
+    for clause in _CLAUSE.split(source):
+        held = words_of(clause)
+        if any(_held(n, held) for n in wanted) and asked & terms(clause):
+            return True
+    return False
+
+
 def is_yes_no_question(question: str) -> bool:
     """A question answered by yes or no: it opens with an auxiliary verb and offers no choice
     ("Should apps target consumers or businesses?" is a choice, not a yes/no question)."""

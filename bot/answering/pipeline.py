@@ -28,10 +28,12 @@ from bot.answering.answer import Answer, Citation, SourcePassage, Turn
 from bot.answering.citing import SentenceRanker
 from bot.answering.demands import demands, met
 from bot.answering.facts import (
+    bare_names,
     claims,
     is_yes_no_question,
     misattributed,
     names_missing,
+    stands_for,
     tidy,
     unsupported_claims,
 )
@@ -53,6 +55,7 @@ def off_topic(article: Article) -> str:
 
 
 NOT_ANSWERED = "The article doesn't answer that."
+NOT_SAID_OF_NAME = "The article doesn't say that."
 # An answer whose names the cited sentence does not bear out is replaced by that sentence.
 EXTRACTIVE = 'What the article says: "{quote}"'
 # The sentences closest to the question that an answer must be drawn from.
@@ -377,12 +380,28 @@ class AnswerPipeline:
         retrieve_ms: float,
         started: float,
     ) -> Answer:
-        """A refusal that says what the article does not say, and what it says nearest to it."""
+        """A refusal before the model: what the article does not say, and what it says nearest."""
+        total = (time.perf_counter() - started) * 1000
+        timings = {"retrieve": retrieve_ms, "first_token": total, "total": total}
+        usage = {"prompt_tokens": 0, "completion_tokens": 0}
+        return self._unsaid_answer(question, unsaid, index, ranked, passages, timings, usage)
+
+    def _unsaid_answer(
+        self,
+        question: str,
+        unsaid: str,
+        index: int,
+        ranked: Sequence[int],
+        passages: tuple[SourcePassage, ...],
+        timings: dict[str, float],
+        usage: dict[str, int],
+    ) -> Answer:
+        """A refusal that says what the article does not say, and quotes, cited, what it says
+        nearest to it."""
         citations = self.citations_for([index], ranked)
         text = unsaid
         if citations:
             text = f'{unsaid} What it says: "{citations[0].quote}"'
-        total = (time.perf_counter() - started) * 1000
         log.info("not said: %s", unsaid)
         return Answer(
             question=question,
@@ -390,8 +409,8 @@ class AnswerPipeline:
             refused=True,
             citations=citations,
             passages=passages,
-            timings_ms={"retrieve": retrieve_ms, "first_token": total, "total": total},
-            usage={"prompt_tokens": 0, "completion_tokens": 0},
+            timings_ms=timings,
+            usage=usage,
             refusal_reason="not_said",
             basis="correction",
         )
@@ -588,6 +607,16 @@ class AnswerPipeline:
             log.info("figures not in the cited sentence: %s", ", ".join(figures))
             return refusal("unsupported")
         basis = "model"
+        named = bare_names(text, self._names) if self.config.check_claims else []
+        if named and not stands_for(
+            named, question, self._article_lines[chosen], known_names=self._names
+        ):
+            # A name alone answers a "who" or "which" question only where the sentence ties
+            # it to what the question asks about.
+            log.info("answer %r does not stand for what is asked", text)
+            return self._unsaid_answer(
+                question, NOT_SAID_OF_NAME, chosen, ranked, passages, timings, usage
+            )
         if self.config.check_claims:
             held, chosen = self._hold_claims(text, chosen, ranked, query, question)
             citations = self.citations_for([chosen], ranked)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.answering.facts import (
+    bare_names,
     claims,
     is_yes_no_question,
     misattributed,
+    stands_for,
     tidy,
     unsupported_claims,
 )
@@ -126,3 +128,15 @@ def test_tidy_keeps_a_quote_the_answer_closes_itself() -> None:
     quoted = 'What the article says: "It grew."'
     assert tidy(quoted) == quoted
     assert tidy(quoted + '"}') == quoted
+
+
+def test_an_answer_of_names_only() -> None:
+    assert bare_names("ByteDance", KNOWN) == ["bytedance"]
+    assert bare_names("Tencent and Alibaba.", KNOWN) == ["tencent", "alibaba"]
+    assert bare_names("Alipay views AI as a tool.", KNOWN) == []
+
+
+def test_a_name_answers_only_where_its_clause_holds_what_is_asked() -> None:
+    assert not stands_for(["bytedance"], "What did Tencent invest heavily in?", ENUMERATION)
+    assert stands_for(["alibaba"], "Who invested heavily in AI?", ENUMERATION)
+    assert stands_for(["tencent"], "Who embraced deepseek fully?", ENUMERATION)

@@ -637,3 +637,18 @@ def test_an_answer_that_only_repeats_the_question_is_replaced_by_the_best_eviden
     assert echoes("The dismantling of payment barriers", "What dismantled the payment barriers?")
     assert not echoes("Interconnectivity.", "What dismantled the payment barriers?")
     assert not echoes("Yes, it does.", "Does it explore integration?")
+
+
+def test_a_bare_name_the_sentence_ties_to_something_else_is_refused(article, passages):
+    hits = [
+        Hit(passage=p, score=0.6, dense=0.6, keyword=0.0)
+        for p in passages
+        if "fully embracing deepseek" in p.text
+    ]
+    pipeline, _ = make(
+        article, hits, lambda s: {"answer": "ByteDance", "answerable": True}, ranked=True
+    )
+    answer = pipeline.answer("What did Tencent invest heavily in?")
+    assert answer.refused and answer.refusal_reason == "not_said"
+    assert answer.text.startswith("The article doesn't say that. What it says:")
+    assert "Alibaba investing heavily in AI" in answer.citations[0].quote
