@@ -49,7 +49,7 @@ class PromptState:
         if common_prefix(llama.held_tokens(self._llm).tolist(), prefix) == len(prefix):
             stats["source"] = "memory"
             return
-        state_file = self._state_file(prefix) if self.state_dir is not None else None
+        state_file = self.state_file(prefix) if self.state_dir is not None else None
         if state_file is not None and self._load(state_file, prefix, stats):
             stats["source"] = "disk"
             return
@@ -67,7 +67,9 @@ class PromptState:
         stats["eval_ms"] = (time.perf_counter() - t0) * 1000.0
         stats["eval_tokens"] = len(prefix) - keep
 
-    def _state_file(self, prefix: list[int]) -> Path:
+    def state_file(self, prefix: list[int]) -> Path:
+        """Where the KV state of ``prefix`` is saved: named by a digest of the model file, the
+        context settings, the llama.cpp version and the prefix tokens (which hold the article)."""
         assert self.state_dir is not None
         st = self.model_path.stat()
         identity = {

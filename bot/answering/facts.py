@@ -21,7 +21,7 @@ from bot.answering.grounding import content_words, stem, terms
 _WORD = re.compile(r"[^\W_](?:[\w&]|[-.'’](?=[^\W_]))*")
 _SENTENCE_END = re.compile(r"[.!?]['\"”’)]*\s+|[:;]\s+|\n+")
 _FIGURE = re.compile(r"\d+")
-# A run of capitalised words: "Tobias Venn", "WeChat Pay", "European Championship".
+# A run of capitalised words: "Tobias Venn", "Hooli Pay", "Harvest Fair".
 _NAME_RUN = re.compile(r"[A-Z][\w'’&.-]*(?:\s+[A-Z][\w'’&.-]*)*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 
@@ -209,7 +209,7 @@ def names_missing(
 
 
 def bare_names(answer: str, known_names: Iterable[str] = ()) -> list[str]:
-    """The names of an answer that is nothing but names ("ByteDance", "Tencent and JD"), else
+    """The names of an answer that is nothing but names ("Umbrella", "Initech and JD"), else
     an empty list."""
     found = claims(answer, known_names).names
     if not found:

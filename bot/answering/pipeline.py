@@ -584,7 +584,7 @@ class AnswerPipeline:
             )
             return refusal("unsupported")
         if evidence and echoes(text, question):
-            # "Alipay" to "Which rivals of Alipay …?", "The dismantling of payment barriers" to
+            # "Acme" to "Which rivals of Acme …?", "The dismantling of payment barriers" to
             # "What dismantled the payment barriers?": the question's words handed back state no
             # fact. The sentence most likely to answer, quoted, does.
             log.info("answer only repeats the question: quoting the best evidence")

@@ -80,7 +80,7 @@ def test_a_cached_answer_is_never_served_for_another_article(
 def test_the_saved_prompt_state_is_keyed_by_the_prefix_that_holds_the_article(
     shipped: Article, causeway: Article, tmp_path: Path
 ) -> None:
-    from models.local import LocalLLM
+    from models.prompt_state import PromptState
 
     # The fixed prefix holds every sentence of the article, so two articles have two prefixes.
     for article in (shipped, causeway):
@@ -98,16 +98,20 @@ def test_the_saved_prompt_state_is_keyed_by_the_prefix_that_holds_the_article(
     # key derivation runs on a stand-in for the loaded model (the model itself is not needed).
     model = tmp_path / "model.gguf"
     model.write_bytes(b"GGUF")
-    llm = LocalLLM.__new__(LocalLLM)
-    llm.model_path, llm.n_ctx, llm.n_batch = model, 4096, 512
-    llm.state_dir = tmp_path / "kv-state"
-    llm._lib = SimpleNamespace(__version__="0.0-test")
+    state = PromptState(
+        None,
+        SimpleNamespace(__version__="0.0-test"),
+        model_path=model,
+        n_ctx=4096,
+        n_batch=512,
+        state_dir=tmp_path / "kv-state",
+    )
 
     def tokens(text: str) -> list[int]:
         return list(hashlib.sha256(text.encode()).digest())  # stand-in token ids
 
-    a = llm._state_file(tokens(system_prompt(shipped)))
-    b = llm._state_file(tokens(system_prompt(causeway)))
+    a = state.state_file(tokens(system_prompt(shipped)))
+    b = state.state_file(tokens(system_prompt(causeway)))
     assert a != b and a.parent == b.parent == tmp_path / "kv-state"
-    assert a == llm._state_file(tokens(system_prompt(load_article())))  # back: same file
+    assert a == state.state_file(tokens(system_prompt(load_article())))  # back: same file
     assert a.name.startswith("model.") and a.suffix == ".kvstate"

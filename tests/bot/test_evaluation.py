@@ -87,7 +87,7 @@ def test_almost_answerable_questions_are_scored_apart_from_off_topic_ones():
     assert report.metrics["refusal_accuracy"] == 1.0
     assert [r.get("distractor", False) for r in report.rows] == [False, True, False, False]
     rendered = report.render()
-    assert re.search(r"almost-answerable refused +0\.333\n", rendered)
+    assert re.search(r"almost-answerable refused +0\.333\b", rendered)
     assert re.search(r"almost-answerable given distractor +0\.333\n", rendered)
 
 
@@ -175,5 +175,5 @@ def test_eval_command_runs_a_question_file_against_the_chosen_article(
     assert chosen == [path]
     out = capsys.readouterr().out
     assert "Evaluated 35 questions" in out
-    assert re.search(r"almost-answerable refused +1\.000\n", out)
-    assert re.search(r"answerable answered correctly +0\.000\n", out)
+    assert re.search(r"almost-answerable refused +1\.000\b", out)
+    assert re.search(r"answerable answered correctly +0\.000\b", out)
