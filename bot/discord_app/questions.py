@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+from bot.answering.facts import YES_NO_OPENERS
+
 # Words that open a question in English; a message starting with one is a question even without
 # a question mark ("what does the author mean by B-end").
-_OPENERS = frozenset(
+_OPENERS = YES_NO_OPENERS | frozenset(
     (
         "what",
         "why",
@@ -17,24 +19,6 @@ _OPENERS = frozenset(
         "when",
         "where",
         "which",
-        "is",
-        "are",
-        "was",
-        "were",
-        "do",
-        "does",
-        "did",
-        "can",
-        "could",
-        "should",
-        "would",
-        "will",
-        "has",
-        "have",
-        "had",
-        "may",
-        "might",
-        "shall",
         "explain",
         "describe",
         "summarise",
