@@ -607,7 +607,14 @@ class AnswerPipeline:
             log.info("figures not in the cited sentence: %s", ", ".join(figures))
             return refusal("unsupported")
         basis = "model"
-        named = bare_names(text, self._names) if self.config.check_claims else []
+        if self.config.check_claims:
+            held, chosen = self._hold_claims(text, chosen, ranked, query, question)
+            citations = self.citations_for([chosen], ranked)
+            basis = "model" if held == text else "quote"
+            text = held
+        named = (
+            bare_names(text, self._names) if basis == "model" and self.config.check_claims else []
+        )
         if named and not stands_for(
             named, question, self._article_lines[chosen], known_names=self._names
         ):
@@ -617,11 +624,6 @@ class AnswerPipeline:
             return self._unsaid_answer(
                 question, NOT_SAID_OF_NAME, chosen, ranked, passages, timings, usage
             )
-        if self.config.check_claims:
-            held, chosen = self._hold_claims(text, chosen, ranked, query, question)
-            citations = self.citations_for([chosen], ranked)
-            basis = "model" if held == text else "quote"
-            text = held
         if basis == "model" and citations and is_yes_no_question(question):
             text = with_reason(text, citations[0].quote)
         return Answer(
