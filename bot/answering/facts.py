@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.answering.grounding import content_words, stem, terms
+from bot.answering.grounding import content_words, number_forms, stem, terms
 
 # A word as written: letters, digits and the joins inside names ("JD.com", "C-end", "O'Neil").
 _WORD = re.compile(r"[^\W_](?:[\w&]|[-.'’](?=[^\W_]))*")
@@ -98,6 +98,14 @@ def claims(text: str, known_names: Iterable[str] = ()) -> Claims:
     return Claims(tuple(dict.fromkeys(names)), tuple(dict.fromkeys(figures)))
 
 
+def figures_in(text: str) -> set[str]:
+    """The figures ``text`` gives, as digits: "03" as "3", "two miles" as "2"."""
+    found = {str(int(x)) for x in _FIGURE.findall(text)}
+    for word in _WORD.findall(text.lower()):
+        found |= {f for f in number_forms(word) if f.isdigit()}
+    return found
+
+
 def words_of(text: str) -> set[str]:
     """Lower-cased words of ``text`` with possessives dropped, and the parts of joined words."""
     found: set[str] = set()
@@ -139,7 +147,7 @@ def unsupported_claims(
     if also_allowed and not source_names:
         lent = set(claims(also_allowed, known).names)
     missing = [n for n in answer_claims.names if not _held(n, source_words) and n not in lent]
-    source_figures = {f for text in texts for f in (str(int(x)) for x in _FIGURE.findall(text))}
+    source_figures = {f for text in texts for f in figures_in(text)}
     missing += [f for f in answer_claims.figures if f not in source_figures]
     return missing
 
@@ -234,7 +242,15 @@ def stands_for(
     if not asked:
         return True
     wanted = set(names)
+    # An appositive ("the keeper, Samuel Orde, had rung the bell") is a clause of names alone:
+    # it belongs with the clause before it.
+    clauses: list[str] = []
     for clause in _CLAUSE.split(source):
+        if clauses and _NAME_RUN.fullmatch(clause.strip(" .;:")):
+            clauses[-1] = f"{clauses[-1]}, {clause}"
+        else:
+            clauses.append(clause)
+    for clause in clauses:
         held = words_of(clause)
         if any(_held(n, held) for n in wanted) and asked & terms(clause):
             return True

@@ -32,12 +32,40 @@ class Support:
     unsupported: tuple[str, ...]
 
 
+_SMALL_NUMBERS = """zero one two three four five six seven eight nine ten eleven twelve thirteen
+    fourteen fifteen sixteen seventeen eighteen nineteen twenty"""
+_NUMBER_WORDS = {word: str(n) for n, word in enumerate(_SMALL_NUMBERS.split())} | {
+    "thirty": "30",
+    "forty": "40",
+    "fifty": "50",
+    "sixty": "60",
+    "seventy": "70",
+    "eighty": "80",
+    "ninety": "90",
+    "hundred": "100",
+    "thousand": "1000",
+    "million": "1000000",
+}
+_NUMBER_DIGITS = {digits: word for word, digits in _NUMBER_WORDS.items()}
+
+
+def number_forms(word: str) -> set[str]:
+    """The other spelling of a number: "two" <-> "2" (a model writes "2 miles" for the article's
+    "two miles")."""
+    if word in _NUMBER_WORDS:
+        return {_NUMBER_WORDS[word]}
+    if word.isdigit() and str(int(word)) in _NUMBER_DIGITS:
+        return {_NUMBER_DIGITS[str(int(word))]}
+    return set()
+
+
 def terms(text: str) -> set[str]:
     """Content words of ``text`` and their stems; hyphenated terms ("C-end-centric") also by
     their parts."""
     found: set[str] = set()
     for word in content_words(text):
         found.update((word, stem(word)))
+        found |= number_forms(word)
         if "-" in word:
             for part in word.split("-"):
                 if part:

@@ -30,6 +30,7 @@ from bot.answering.demands import demands, met
 from bot.answering.facts import (
     bare_names,
     claims,
+    figures_in,
     is_yes_no_question,
     misattributed,
     names_missing,
@@ -711,7 +712,7 @@ class AnswerPipeline:
         cited = " ".join(
             self._article_lines[s.index] for s in self.article.sentences if s.start in starts
         )
-        held = {str(int(f)) for f in _FIGURE.findall(cited)}
+        held = figures_in(cited)
         return [f for f in dict.fromkeys(figures) if f not in held]
 
     def _cited_sentence(self, text: str, offered: Sequence[int], query: str) -> int | None:

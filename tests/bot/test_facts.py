@@ -7,6 +7,7 @@ import pytest
 from bot.answering.facts import (
     bare_names,
     claims,
+    figures_in,
     is_yes_no_question,
     misattributed,
     stands_for,
@@ -140,3 +141,16 @@ def test_a_name_answers_only_where_its_clause_holds_what_is_asked() -> None:
     assert not stands_for(["bytedance"], "What did Tencent invest heavily in?", ENUMERATION)
     assert stands_for(["alibaba"], "Who invested heavily in AI?", ENUMERATION)
     assert stands_for(["tencent"], "Who embraced deepseek fully?", ENUMERATION)
+
+
+def test_an_appositive_name_stands_with_the_clause_before_it() -> None:
+    source = (
+        "Nobody was on the causeway that night because the keeper, Samuel Orde, had rung the "
+        "bell early and closed the gates."
+    )
+    assert stands_for(["samuel", "orde"], "Who was the keeper that night?", source)
+
+
+def test_figures_match_in_words_or_digits() -> None:
+    assert figures_in("It is two miles and 03 carts.") == {"2", "3"}
+    assert unsupported_claims("It is 2 miles.", ["It is two miles long."]) == []
