@@ -28,10 +28,10 @@ READY_MARK = "article-bot-ready"
 
 TARGETS = {
     "gen_ratio": ">= 0.90",
-    "first_token_p50_ms": "<= 1500",
-    "total_p50_ms": "<= 4000",
+    "first_token_p50_ms": "<= 1000",
+    "total_p50_ms": "<= 3000",
     "retrieve_p50_ms": "<= 20",
-    "peak_rss_mb": "<= 1536",
+    "peak_rss_mb": "<= 2048",
     "cold_start_s": "<= 15",
 }
 
