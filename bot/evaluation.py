@@ -26,6 +26,7 @@ from typing import Any
 
 from bot.answering import Answer, Answerer, sentence_text
 from bot.answering.facts import claims, misattributed, tidy, unsupported_claims
+from bot.answering.grounding import support
 from index.article import Article
 
 # The quality the bot is held to; `eval` marks each measure against it.
@@ -222,6 +223,14 @@ def score(
                 for quote in quotes_text[:1]
                 for w in misattributed(a.text, quote, known_names=known)
             ]
+            # A name whose deed the quote does not hold at all is not borne out either: the
+            # quote carries under half of the answer's words.
+            if (
+                quotes_text
+                and claims(a.text, known).names
+                and support(a.text, quotes_text[:1]).ratio < 0.5
+            ):
+                wrong.append("not borne out by its quote")
             if wrong and a.basis == "model":
                 wrong_facts += 1
                 row["wrong_facts"] = wrong

@@ -368,7 +368,10 @@ class AnswerPipeline:
             for i in closest
         ]
         if all(missing):
-            return f"The article doesn't say that of {missing[0][0]}."
+            everywhere = [run for run in missing[0] if all(run in m for m in missing)]
+            if everywhere:
+                return f"The article doesn't say that of {everywhere[0]}."
+            return NOT_SAID_OF_NAME
         return None
 
     def _not_said(
@@ -694,7 +697,13 @@ class AnswerPipeline:
             scores = self.ranker.scores(query, text, ranked)
             order = sorted(range(len(ranked)), key=lambda j: -scores[j])
             for j in order[1 : 1 + CLAIM_ALTERNATIVES]:
-                if ranked[j] != chosen and not self._wrong_claims(text, ranked[j], question):
+                # Another sentence must carry the answer, not merely lack its words.
+                carries = support(text, [self._article_lines[ranked[j]]]).ratio >= CITED_SUPPORT
+                if (
+                    ranked[j] != chosen
+                    and carries
+                    and not self._wrong_claims(text, ranked[j], question)
+                ):
                     log.info("claims %s: cited sentence %d instead", wrong, ranked[j])
                     return text, ranked[j]
         log.info("claims not borne out by the cited sentence (%s): quoting it", ", ".join(wrong))

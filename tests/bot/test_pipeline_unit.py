@@ -594,7 +594,7 @@ def test_a_question_about_a_name_its_closest_sentences_give_to_others_is_refused
     )
     answer = pipeline.answer("What did ByteDance launch during the European Championship?")
     assert answer.refused and answer.refusal_reason == "not_said"
-    assert answer.text.startswith("The article doesn't say that of ByteDance.")
+    assert answer.text.startswith("The article doesn't say that")
     assert "European Championship" in answer.citations[0].quote
     assert llm.calls == []
 
