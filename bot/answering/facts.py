@@ -207,10 +207,10 @@ def names_missing(
     if not source_names:
         return []
     held_words = words_of(source)
+    asked = set(claims(question, known).names) - skip
     missing: list[str] = []
     for run in _NAME_RUN.findall(question):
-        words = [_base(w) for w in _WORD.findall(run)]
-        words = [w for w in words if w in set(claims(question, known).names) and w not in skip]
+        words = [w for w in (_base(w) for w in _WORD.findall(run)) if w in asked]
         if words and not any(_held(w, held_words) for w in words):
             missing.append(run)
     return missing
