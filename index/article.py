@@ -31,6 +31,7 @@ from pathlib import Path
 
 from index.dates import parse_date_line
 from index.sentences import split_line
+from index.shorten import shorten
 
 INTRODUCTION = "Introduction"
 CONCLUSION = "Conclusion"
@@ -125,7 +126,7 @@ class Article:
         if self.title:
             return self.title
         first = next((s.text for s in self.sentences if not s.header), self.source)
-        return shorten(first, 60)
+        return shorten(first, 60, collapse_whitespace=True)
 
     def describe(self, max_sections: int = 6) -> str:
         """What the article is about, for users: its title and first section titles."""
@@ -134,7 +135,7 @@ class Article:
         listed = [s for s in self.sections if s.heading] or list(
             self.sections if self.title else self.sections[1:]
         )
-        shown = [shorten(s.title, 50) for s in listed[:max_sections]]
+        shown = [shorten(s.title, 50, collapse_whitespace=True) for s in listed[:max_sections]]
         more = len(listed) - max_sections
         if more > 0:
             shown.append(f"and {more} more")
@@ -324,17 +325,6 @@ def _mark_front_matter(lines: list[_Line]) -> int | None:
     return title_index
 
 
-def shorten(text: str, limit: int = TITLE_MAX_CHARS) -> str:
-    """``text`` cut at a word boundary to at most ``limit`` characters, ending in "…" if cut."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    if " " in cut:
-        cut = cut[: cut.rfind(" ")]
-    return cut.rstrip(" ,;:-–—") + "…"
-
-
 def _group_sections(lines: list[_Line]) -> list[tuple[_Line | None, list[_Line]]]:
     """(heading, body lines) per section: a section opens at each heading; lines before the
     first heading form the introduction (heading None) if they hold any text."""
@@ -470,9 +460,9 @@ def parse_article(text: str, source: str = "<string>") -> Article:
                 prose_sentences.append(s)
 
         if heading is not None and heading.heading_title:
-            title = shorten(heading.heading_title)
+            title = shorten(heading.heading_title, TITLE_MAX_CHARS, collapse_whitespace=True)
         elif prose_sentences:
-            title = shorten(prose_sentences[0].text)
+            title = shorten(prose_sentences[0].text, TITLE_MAX_CHARS, collapse_whitespace=True)
         else:
             title = heading.text.strip("#" + _EMPHASIS) if heading is not None else label
         sections.append(

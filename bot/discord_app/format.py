@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import discord
 
 from bot.answering import Answer, Citation
-from bot.discord_app.text_split import shorten, split_text
+from bot.discord_app.text_split import split_text
 from index.article import Article, Section
+from index.shorten import shorten
 
 CONTENT_LIMIT = 2000
 EMBED_TITLE_LIMIT = 256

@@ -7,7 +7,7 @@ import logging
 import discord
 
 from bot.discord_app.format import CONTENT_LIMIT
-from bot.discord_app.text_split import shorten
+from index.shorten import shorten
 
 log = logging.getLogger(__name__)
 

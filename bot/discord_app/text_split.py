@@ -65,18 +65,3 @@ def _last_break(pattern: re.Pattern[str], text: str, pos: int, stop: int) -> int
         if pos < ws < stop:
             last = ws
     return last
-
-
-def shorten(text: str, limit: int, ellipsis: str = "…") -> str:
-    """``text`` cut at a word boundary to at most ``limit`` characters, ending in ``ellipsis``."""
-    text = text.strip()
-    if len(text) <= limit:
-        return text
-    room = limit - len(ellipsis)
-    if room <= 0:
-        return ellipsis[:limit]
-    head = text[:room]
-    space = head.rfind(" ")
-    if space >= room // 2:
-        head = head[:space]
-    return head.rstrip() + ellipsis

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.discord_app.text_split import shorten, split_text
+from bot.discord_app.text_split import split_text
 
 WORDS = [
     "Alipay",
@@ -96,11 +96,3 @@ def test_short_text_is_one_piece_and_blank_is_none() -> None:
     assert split_text(" \n\n ", 2000) == []
     with pytest.raises(ValueError):
         split_text("x", 0)
-
-
-def test_shorten() -> None:
-    assert shorten("short", 10) == "short"
-    cut = shorten("The quick brown fox jumps over the lazy dog", 20)
-    assert len(cut) <= 20 and cut.endswith("…") and cut.startswith("The quick")
-    assert not cut[:-1].endswith(" ")
-    assert shorten("x" * 300, 256) == "x" * 255 + "…"

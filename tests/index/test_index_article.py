@@ -14,7 +14,6 @@ from index.article import (
     UnknownSectionError,
     load_article,
     parse_article,
-    shorten,
 )
 
 SHIPPED = Path(__file__).resolve().parents[2] / "index" / "data" / "article.txt"
@@ -382,14 +381,6 @@ def test_sentence_splitting_rules() -> None:
         "J. Smith agreed...",
         "Then it ended.",
     ]
-
-
-def test_shorten() -> None:
-    assert shorten("short") == "short"
-    long = "word " * 30
-    out = shorten(long)
-    assert len(out) <= 70 and out.endswith("…") and not out.endswith(" …")
-    assert shorten("x" * 100).endswith("…") and len(shorten("x" * 100)) == 70
 
 
 # --- bad input ----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from bot.answering import Turn
 from bot.discord_app.format import help_text
 from bot.discord_app.live import ChannelTarget
 from bot.discord_app.questions import is_question
-from bot.discord_app.text_split import shorten
+from index.shorten import shorten
 
 if TYPE_CHECKING:
     from bot.discord_app.client import ArticleBot

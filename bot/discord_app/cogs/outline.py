@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.format import outline_messages, section_messages
-from bot.discord_app.text_split import shorten
+from index.shorten import shorten
 
 if TYPE_CHECKING:
     from bot.discord_app.client import ArticleBot
