@@ -172,12 +172,11 @@ class AnswerPipeline:
         llm: LLMBackend,
         config: PipelineConfig | None = None,
         *,
+        ranker: SentenceRanker,
         index_version: str = "",
-        ranker: SentenceRanker | None = None,
         premises: PremiseChecker | None = None,
     ) -> None:
         self.article = article
-        # Without a ranker (unit tests with fakes) citations fall back to word overlap.
         self.ranker = ranker
         self.retriever = retriever
         self.llm = llm
@@ -321,10 +320,8 @@ class AnswerPipeline:
             )
             if corrected is not None:
                 return corrected
-        evidence: list[int] = []
         wanted = max(self.config.evidence_sentences, EVIDENCE_CHECKED)
-        if self.ranker is not None:
-            evidence = self.ranker.closest(query, ranked, wanted)
+        evidence = self.ranker.closest(query, ranked, wanted)
         if self.config.check_asked and evidence and not history:
             unsaid = self._unsaid(stripped, ranked, evidence)
             if unsaid is not None:
@@ -499,12 +496,7 @@ class AnswerPipeline:
             candidates = [i for i in ranked if i in set(issue.sentences)]
         else:
             candidates = list(ranked)
-        chosen: int | None = None
-        if self.ranker is not None:
-            chosen = self.ranker.best(query, query, candidates)
-        elif candidates:
-            # Without a ranker (tests with stand-in parts): the sentence sharing most words.
-            chosen = max(candidates, key=lambda i: premises.overlap(issue, i))
+        chosen = self.ranker.best(query, query, candidates)
         if chosen is not None and not issue.sentences and not premises.about(issue, chosen):
             chosen = None
         citations = self.citations_for([chosen], ranked) if chosen is not None else ()
@@ -693,19 +685,18 @@ class AnswerPipeline:
         wrong = self._wrong_claims(text, chosen, question)
         if not wrong:
             return text, chosen
-        if self.ranker is not None:
-            scores = self.ranker.scores(query, text, ranked)
-            order = sorted(range(len(ranked)), key=lambda j: -scores[j])
-            for j in order[1 : 1 + CLAIM_ALTERNATIVES]:
-                # Another sentence must carry the answer, not merely lack its words.
-                carries = support(text, [self._article_lines[ranked[j]]]).ratio >= CITED_SUPPORT
-                if (
-                    ranked[j] != chosen
-                    and carries
-                    and not self._wrong_claims(text, ranked[j], question)
-                ):
-                    log.info("claims %s: cited sentence %d instead", wrong, ranked[j])
-                    return text, ranked[j]
+        scores = self.ranker.scores(query, text, ranked)
+        order = sorted(range(len(ranked)), key=lambda j: -scores[j])
+        for j in order[1 : 1 + CLAIM_ALTERNATIVES]:
+            # Another sentence must carry the answer, not merely lack its words.
+            carries = support(text, [self._article_lines[ranked[j]]]).ratio >= CITED_SUPPORT
+            if (
+                ranked[j] != chosen
+                and carries
+                and not self._wrong_claims(text, ranked[j], question)
+            ):
+                log.info("claims %s: cited sentence %d instead", wrong, ranked[j])
+                return text, ranked[j]
         log.info("claims not borne out by the cited sentence (%s): quoting it", ", ".join(wrong))
         quote = self.article.text[
             self.article.sentences[chosen].start : self.article.sentences[chosen].end
@@ -732,8 +723,6 @@ class AnswerPipeline:
         if not offered:
             return None
         holds = [support(text, [self._article_lines[i]]).ratio for i in offered]
-        if self.ranker is None:
-            return offered[max(range(len(offered)), key=lambda j: (holds[j], -j))]
         scores = self.ranker.scores(query, text, offered)
         order = sorted(range(len(offered)), key=lambda j: -scores[j])
         carrying = [j for j in order if holds[j] >= CITED_SUPPORT]
@@ -742,9 +731,8 @@ class AnswerPipeline:
     def cite(self, text: str, offered: Sequence[int], query: str) -> tuple[Citation, ...]:
         """The verified citation of the offered sentence that carries the answer.
 
-        ``offered`` is in retrieval order. With a ranker the sentence is chosen by meaning (see
-        ``bot.answering.citing``); without one (tests with stand-in parts), by the share of the
-        answer's content words it holds, the better-retrieved sentence winning a tie.
+        ``offered`` is in retrieval order; the sentence is chosen by meaning among those that
+        carry the answer's words (see ``_cited_sentence`` and ``bot.answering.citing``).
         """
         chosen = self._cited_sentence(text, offered, query)
         return self.citations_for([chosen], offered) if chosen is not None else ()

@@ -16,7 +16,7 @@ from index.article import Article, load_article, parse_article
 from index.passages import make_passages
 from index.retrieval import Hit
 from index.store import IndexConfig, content_hash
-from tests.bot.test_pipeline_unit import ScriptedLLM, ScriptedRetriever
+from tests.fakes import ScriptedLLM, ScriptedRetriever, word_ranker
 
 CAUSEWAY = Path(__file__).resolve().parents[2] / "index" / "data" / "causeway.md"
 
@@ -49,7 +49,12 @@ def _pipeline(article: Article, version: str) -> tuple[AnswerPipeline, ScriptedL
     hits = [Hit(passage=p, score=0.6, dense=0.6, keyword=0.0) for p in passages[:2]]
     llm = ScriptedLLM(lambda call: {"answer": "It is said in the first lines.", "answerable": True})
     pipeline = AnswerPipeline(
-        article, ScriptedRetriever(hits), llm, PipelineConfig(), index_version=version
+        article,
+        ScriptedRetriever(hits),
+        llm,
+        PipelineConfig(),
+        ranker=word_ranker(article),
+        index_version=version,
     )
     return pipeline, llm
 

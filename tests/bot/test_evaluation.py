@@ -155,7 +155,7 @@ def test_eval_command_runs_a_question_file_against_the_chosen_article(
     from index.article import load_article
     from index.passages import make_passages
     from index.retrieval import Hit
-    from tests.bot.test_pipeline_unit import ScriptedLLM, ScriptedRetriever
+    from tests.fakes import ScriptedLLM, ScriptedRetriever, word_ranker
 
     root = Path(__file__).resolve().parents[2]
     path = root / "index" / "data" / "causeway.md"
@@ -166,7 +166,9 @@ def test_eval_command_runs_a_question_file_against_the_chosen_article(
         article = load_article(settings.article_path)
         hits = [Hit(p, 0.6, 0.6, 0.0) for p in make_passages(article)[:2]]
         llm = ScriptedLLM(lambda call: {"answer": "The article doesn't say.", "answerable": False})
-        return AnswerPipeline(article, ScriptedRetriever(hits), llm, PipelineConfig())
+        return AnswerPipeline(
+            article, ScriptedRetriever(hits), llm, PipelineConfig(), ranker=word_ranker(article)
+        )
 
     monkeypatch.setattr(bot.wiring, "build_answerer", build_answerer)
     monkeypatch.setenv("ARTICLE_BOT_DATA_DIR", str(tmp_path))

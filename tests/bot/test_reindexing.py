@@ -11,7 +11,7 @@ from bot.answering import AnswerPipeline
 from bot.reindexing import PipelineReindexer
 from bot.settings import Settings
 from index.article import load_article
-from tests.bot.test_pipeline_unit import ScriptedLLM
+from tests.fakes import ScriptedLLM
 
 
 def test_reindex_reports_added_and_removed_passages_and_keeps_the_model(
