@@ -35,7 +35,7 @@ class SentenceRanker:
         self.encoder = encoder
         self.sentences = list(sentences)
         self._vectors = np.asarray(encoder.encode(self.sentences), dtype=np.float32)
-        self._terms = [terms(s) for s in self.sentences]
+        self.sentence_terms = [terms(s) for s in self.sentences]
 
     def scores(self, question: str, answer: str, candidates: Sequence[int]) -> list[float]:
         if not candidates:
@@ -60,7 +60,8 @@ class SentenceRanker:
         meaning = rows @ self.encoder.encode_query(question)
         asked = terms(question)
         scores = [
-            float(meaning[j]) + WORD_WEIGHT * len(asked & self._terms[i]) / max(1, len(asked))
+            float(meaning[j])
+            + WORD_WEIGHT * len(asked & self.sentence_terms[i]) / max(1, len(asked))
             for j, i in enumerate(candidates)
         ]
         order = sorted(range(len(candidates)), key=lambda j: -scores[j])

@@ -94,8 +94,11 @@ def claims(text: str, known_names: Iterable[str] = ()) -> Claims:
             if position == 0 and not (_has_inner_capital(word) or base in known):
                 continue
             names.append(base)
-    figures = [str(int(f)) for f in _FIGURE.findall(text)]
-    return Claims(tuple(dict.fromkeys(names)), tuple(dict.fromkeys(figures)))
+    return Claims(tuple(dict.fromkeys(names)), _figures(text))
+
+
+def _figures(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(str(int(f)) for f in _FIGURE.findall(text)))
 
 
 def figures_in(text: str) -> set[str]:
@@ -104,6 +107,12 @@ def figures_in(text: str) -> set[str]:
     for word in _WORD.findall(text.lower()):
         found |= {f for f in number_forms(word) if f.isdigit()}
     return found
+
+
+def figures_missing(answer: str, sources: Iterable[str]) -> list[str]:
+    """The figures of ``answer`` that no text of ``sources`` gives ("3" matches "03")."""
+    held = {f for text in sources for f in figures_in(text)}
+    return [f for f in _figures(answer) if f not in held]
 
 
 def words_of(text: str) -> set[str]:
@@ -147,9 +156,7 @@ def unsupported_claims(
     if also_allowed and not source_names:
         lent = set(claims(also_allowed, known).names)
     missing = [n for n in answer_claims.names if not _held(n, source_words) and n not in lent]
-    source_figures = {f for text in texts for f in figures_in(text)}
-    missing += [f for f in answer_claims.figures if f not in source_figures]
-    return missing
+    return missing + figures_missing(answer, texts)
 
 
 _CLAUSE = re.compile(r"[,;:]\s+|\s+(?:and|but|while|whereas)\s+")

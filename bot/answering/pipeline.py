@@ -30,7 +30,7 @@ from bot.answering.demands import demands, met
 from bot.answering.facts import (
     bare_names,
     claims,
-    figures_in,
+    figures_missing,
     is_yes_no_question,
     misattributed,
     names_missing,
@@ -73,7 +73,6 @@ TOO_LONG = (
 )
 
 
-_FIGURE = re.compile(r"\d+")
 _SAYS_UNSAID = re.compile(
     r"^\W*(?:the )?article (?:doesn't|does not|did not|didn't) (?:say|mention|state|answer)",
     re.IGNORECASE,
@@ -188,6 +187,13 @@ class AnswerPipeline:
         self._lock = threading.Lock()
         # Sentence numbers stay out: they would make any number in an answer look supported.
         self._article_lines = [sentence_text(article, s) for s in article.sentences]
+        if ranker.sentences != self._article_lines:
+            # The checks read the ranker's words of sentence i as the article's sentence i.
+            raise ValueError(
+                f"the sentence ranker holds {len(ranker.sentences)} sentences that are not the "
+                f"article's {len(self._article_lines)}: build it from sentence_text(article, s) "
+                "for each of the article's sentences"
+            )
         # The article's names (capitalised words not opening a sentence), for the claims check.
         self._names = claims("\n".join(self._article_lines)).names
         # Words that name the article's parts, not a subject: "section II", "the conclusion".
@@ -352,7 +358,7 @@ class AnswerPipeline:
         # About the question: the closest sentences, and those sharing its words ("03/24 2025,
         # the publication date" shares no word with "When was it published?").
         about = list(evidence[:EVIDENCE_CHECKED]) + [
-            i for i in ranked if len(asked & terms(self._article_lines[i])) >= ABOUT_TERMS
+            i for i in ranked if len(asked & self.ranker.sentence_terms[i]) >= ABOUT_TERMS
         ]
         for demand in demands(question):
             if not any(met(demand, self._article_lines[i], question) for i in about):
@@ -385,36 +391,7 @@ class AnswerPipeline:
         total = (time.perf_counter() - started) * 1000
         timings = {"retrieve": retrieve_ms, "first_token": total, "total": total}
         usage = {"prompt_tokens": 0, "completion_tokens": 0}
-        return self._unsaid_answer(question, unsaid, index, ranked, passages, timings, usage)
-
-    def _unsaid_answer(
-        self,
-        question: str,
-        unsaid: str,
-        index: int,
-        ranked: Sequence[int],
-        passages: tuple[SourcePassage, ...],
-        timings: dict[str, float],
-        usage: dict[str, int],
-    ) -> Answer:
-        """A refusal that says what the article does not say, and quotes, cited, what it says
-        nearest to it."""
-        citations = self.citations_for([index], ranked)
-        text = unsaid
-        if citations:
-            text = f'{unsaid} What it says: "{citations[0].quote}"'
-        log.info("not said: %s", unsaid)
-        return Answer(
-            question=question,
-            text=text,
-            refused=True,
-            citations=citations,
-            passages=passages,
-            timings_ms=timings,
-            usage=usage,
-            refusal_reason="not_said",
-            basis="correction",
-        )
+        return self._quoting(question, index, ranked, passages, timings, usage, unsaid=unsaid)
 
     def _generate(
         self, prepared: _Prepared, on_text: Callable[[str], None] | None, started: float
@@ -584,19 +561,19 @@ class AnswerPipeline:
             # "What dismantled the payment barriers?": the question's words handed back state no
             # fact. The sentence most likely to answer, quoted, does.
             log.info("answer only repeats the question: quoting the best evidence")
-            return self._quoted(question, evidence[0], ranked, passages, timings, usage)
+            return self._quoting(question, evidence[0], ranked, passages, timings, usage)
         drawn = self._drawn_from_evidence(text, evidence)
         if drawn is not None and drawn < self.config.min_evidence_support:
             # The model wrote about something other than the sentences most likely to answer
             # the question (often a neighbouring sentence that shares its words): the best of
             # them, quoted, is the more faithful answer.
             log.info("answer drawn from elsewhere (%.2f): quoting the best evidence", drawn)
-            return self._quoted(question, evidence[0], ranked, passages, timings, usage)
-        chosen = self._cited_sentence(text, ranked, query)
+            return self._quoting(question, evidence[0], ranked, passages, timings, usage)
+        chosen = self.cited_sentence(text, ranked, query)
         citations = self.citations_for([chosen], ranked) if chosen is not None else ()
         if chosen is None or not citations:
             return refusal("uncited")
-        figures = self._figures_not_in(text, citations)
+        figures = figures_missing(text, [self._article_lines[chosen]])
         if figures:
             # A year or figure must come from the sentence the answer is cited to; the article's
             # only year is its date line, and "founded by Globex, in 2025" is not about that.
@@ -617,8 +594,8 @@ class AnswerPipeline:
             # A name alone answers a "who" or "which" question only where the sentence ties
             # it to what the question asks about.
             log.info("answer %r does not stand for what is asked", text)
-            return self._unsaid_answer(
-                question, NOT_SAID_OF_NAME, chosen, ranked, passages, timings, usage
+            return self._quoting(
+                question, chosen, ranked, passages, timings, usage, unsaid=NOT_SAID_OF_NAME
             )
         if basis == "model" and citations and is_yes_no_question(question):
             text = with_reason(text, citations[0].quote)
@@ -642,7 +619,7 @@ class AnswerPipeline:
         held = support(text, [self._article_lines[i] for i in evidence])
         return held.ratio if held.words else None
 
-    def _quoted(
+    def _quoting(
         self,
         question: str,
         index: int,
@@ -650,18 +627,32 @@ class AnswerPipeline:
         passages: tuple[SourcePassage, ...],
         timings: dict[str, float],
         usage: dict[str, int],
+        *,
+        unsaid: str | None = None,
     ) -> Answer:
+        """An answer that quotes sentence ``index``, cited: the quote itself, or, given
+        ``unsaid``, a refusal that says what the article does not say and quotes what it says
+        nearest to it. A sentence whose citation cannot be verified is not quoted."""
         citations = self.citations_for([index], ranked)
+        quote = citations[0].quote if citations else ""
+        reason: str | None
+        if unsaid is not None:
+            log.info("not said: %s", unsaid)
+            text = f'{unsaid} What it says: "{quote}"' if quote else unsaid
+            refused, reason, basis = True, "not_said", "correction"
+        else:
+            text = EXTRACTIVE.format(quote=quote) if quote else NOT_ANSWERED
+            refused, reason, basis = not quote, None if quote else "uncited", "quote"
         return Answer(
             question=question,
-            text=EXTRACTIVE.format(quote=citations[0].quote) if citations else NOT_ANSWERED,
-            refused=not citations,
+            text=text,
+            refused=refused,
             citations=citations,
             passages=passages,
             timings_ms=timings,
             usage=usage,
-            refusal_reason=None if citations else "uncited",
-            basis="quote",
+            refusal_reason=reason,
+            basis=basis,
         )
 
     def _wrong_claims(self, text: str, index: int, question: str) -> list[str]:
@@ -698,24 +689,10 @@ class AnswerPipeline:
                 log.info("claims %s: cited sentence %d instead", wrong, ranked[j])
                 return text, ranked[j]
         log.info("claims not borne out by the cited sentence (%s): quoting it", ", ".join(wrong))
-        quote = self.article.text[
-            self.article.sentences[chosen].start : self.article.sentences[chosen].end
-        ]
-        return EXTRACTIVE.format(quote=quote), chosen
+        (citation,) = self.citations_for([chosen], ranked)
+        return EXTRACTIVE.format(quote=citation.quote), chosen
 
-    def _figures_not_in(self, text: str, citations: Sequence[Citation]) -> list[str]:
-        """The numbers of ``text`` that none of the cited sentences holds ("3" matches "03")."""
-        figures = [str(int(f)) for f in _FIGURE.findall(text)]
-        if not figures:
-            return []
-        starts = {c.start for c in citations}
-        cited = " ".join(
-            self._article_lines[s.index] for s in self.article.sentences if s.start in starts
-        )
-        held = figures_in(cited)
-        return [f for f in dict.fromkeys(figures) if f not in held]
-
-    def _cited_sentence(self, text: str, offered: Sequence[int], query: str) -> int | None:
+    def cited_sentence(self, text: str, offered: Sequence[int], query: str) -> int | None:
         """The offered sentence the answer is cited to: the closest in meaning to the question
         and the answer together among those that hold at least half of the answer's content
         words (the closest of all when none does), so that the quote carries what the answer
@@ -727,15 +704,6 @@ class AnswerPipeline:
         order = sorted(range(len(offered)), key=lambda j: -scores[j])
         carrying = [j for j in order if holds[j] >= CITED_SUPPORT]
         return offered[(carrying or order)[0]]
-
-    def cite(self, text: str, offered: Sequence[int], query: str) -> tuple[Citation, ...]:
-        """The verified citation of the offered sentence that carries the answer.
-
-        ``offered`` is in retrieval order; the sentence is chosen by meaning among those that
-        carry the answer's words (see ``_cited_sentence`` and ``bot.answering.citing``).
-        """
-        chosen = self._cited_sentence(text, offered, query)
-        return self.citations_for([chosen], offered) if chosen is not None else ()
 
     def citations_for(self, indices: Sequence[int], offered: Sequence[int]) -> tuple[Citation, ...]:
         """Citations for the given sentence numbers; anything unverifiable is dropped."""

@@ -23,7 +23,7 @@ from bot.answering.pipeline import (
 )
 from bot.answering.premises import PremiseChecker
 from bot.answering.prompt import answer_schema, build_prompt, number_ranges, system_prompt
-from index.article import Article, load_article
+from index.article import Article, load_article, parse_article
 from index.passages import Passage, make_passages
 from index.retrieval import Hit
 from tests.fakes import ScriptedLLM, ScriptedRetriever, word_ranker
@@ -140,8 +140,15 @@ def test_nothing_retrieved_to_cite_is_a_refusal(article, passages):
     pipeline, _ = make(
         article, hits_for(passages, "II"), lambda s: {"answer": "B-end.", "answerable": True}
     )
-    assert pipeline.cite("B-end.", [], "What shift?") == ()
+    assert pipeline.cited_sentence("B-end.", [], "What shift?") is None
     assert pipeline.citations_for([10_000, -1], [10_000, -1]) == ()
+
+
+def test_a_ranker_over_another_article_is_refused(article):
+    other = parse_article("A different article, of one sentence.\n")
+    llm = ScriptedLLM(lambda call: {"answerable": False})
+    with pytest.raises(ValueError, match="not the article's"):
+        AnswerPipeline(article, ScriptedRetriever([]), llm, ranker=word_ranker(other))
 
 
 def test_model_judging_unanswerable_is_a_refusal_without_citations(article, passages):
@@ -328,8 +335,7 @@ def test_the_sentence_that_carries_the_answer_is_cited(article, passages):
     (worded,) = [i for i in two[0].sentence_indices if "remarkable" in article.sentences[i].text]
     question = "When was the remarkable transformation underway among major internet players?"
     assert pipeline.ranker.best(question, "24 March 2025", [worded, date_line]) == worded
-    (citation,) = pipeline.cite("24 March 2025", [worded, date_line], question)
-    assert citation.quote == "03/24 2025"
+    assert pipeline.cited_sentence("24 March 2025", [worded, date_line], question) == date_line
 
 
 def test_sentence_numbers_do_not_count_as_support(article, passages):
