@@ -8,6 +8,7 @@ from bot.answering.facts import (
     bare_names,
     claims,
     figures_in,
+    figures_missing,
     is_yes_no_question,
     misattributed,
     stands_for,
@@ -154,3 +155,9 @@ def test_an_appositive_name_stands_with_the_clause_before_it() -> None:
 def test_figures_match_in_words_or_digits() -> None:
     assert figures_in("It is two miles and 03 carts.") == {"2", "3"}
     assert unsupported_claims("It is 2 miles.", ["It is two miles long."]) == []
+
+
+def test_figures_missing_from_every_source_are_listed_once() -> None:
+    sources = ["It had 03 carts.", "Two miles of it opened."]
+    assert figures_missing("In 2025, 3 carts ran 2 miles; 2025 again.", sources) == ["2025"]
+    assert figures_missing("No figure at all.", []) == []
