@@ -8,6 +8,7 @@ from bot.answering.facts import (
     bare_names,
     claims,
     figures_in,
+    full_names,
     is_yes_no_question,
     misattributed,
     stands_for,
@@ -154,3 +155,15 @@ def test_an_appositive_name_stands_with_the_clause_before_it() -> None:
 def test_figures_match_in_words_or_digits() -> None:
     assert figures_in("It is two miles and 03 carts.") == {"2", "3"}
     assert unsupported_claims("It is 2 miles.", ["It is two miles long."]) == []
+
+
+def test_a_full_name_stands_for_the_surname_its_sentence_uses() -> None:
+    article = "The council hired the engineer Tobias Venn. Venn changed the design in 1892."
+    names = full_names(article)
+    source = ["Venn changed the design in 1892."]
+    answer = "The engineer Tobias Venn changed the design in 1892."
+    assert unsupported_claims(answer, source, article_names=names) == []
+    # Without the article's full name, "Tobias" is a name the sentence lacks.
+    assert unsupported_claims(answer, source) == ["tobias"]
+    # A first name joined to another person's surname is no name the article uses.
+    assert unsupported_claims("It was Agnes Venn.", source, article_names=names) == ["agnes"]
