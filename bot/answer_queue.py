@@ -157,7 +157,34 @@ class AnswerQueue:
     def __len__(self) -> int:
         return len(self._waiting) + (1 if self._current is not None else 0)
 
+    def check_room(self, user_id: int = 0) -> None:
+        """Raise ``QueueFull`` when the line is full, ``MemberQueueFull`` when ``user_id``
+        (non-zero) has ``max_per_member`` questions waiting: what ``submit`` would raise now for a
+        question that needs the model."""
+        if len(self._waiting) >= self.max_size:
+            raise QueueFull(self.max_size)
+        if self.max_per_member and user_id and self.waiting_of(user_id) >= self.max_per_member:
+            raise MemberQueueFull(self.max_per_member)
+
     # -- submitting --------------------------------------------------------------------------------
+    async def answer_now(self, question: str, history: Sequence[Turn] = ()) -> Answer | None:
+        """The answer if it needs no model, computed on a thread of its own (never the loop, never
+        the model's); None: the question must wait in line. Such an answer takes no place in the
+        line, so neither the line's length nor the member's questions waiting matter to it; it is
+        counted in the metrics like any other."""
+        if self._closed:
+            return shutting_down_answer(question)
+        instant = await self._answer_now(question, tuple(history))
+        if self._closed:
+            return shutting_down_answer(question)
+        if instant is None:
+            return None
+        instant = replace(instant, timings_ms={**instant.timings_ms, "queue_wait": 0.0})
+        if self.metrics is not None:
+            self.metrics.question_received()
+            self.metrics.answer_done(instant)
+        return instant
+
     async def submit(
         self,
         question: str,
@@ -165,33 +192,26 @@ class AnswerQueue:
         user_id: int = 0,
         on_text: TextCallback | None = None,
         on_position: PositionCallback | None = None,
+        *,
+        try_now: bool = True,
     ) -> Answer:
-        """Answer a question at once if it needs no model, else queue it and wait for its answer.
+        """Answer a question at once if it needs no model (``answer_now``; skipped when
+        ``try_now`` is False, for a caller that tried it already), else queue it and wait for its
+        answer.
 
-        An answer that needs no model takes no place in the line: no position, no streamed text,
-        and neither ``QueueFull`` nor ``MemberQueueFull``. For a queued question
-        ``on_position(n_ahead)`` is called once when queued and again each time the line moves
-        (``n_ahead`` counts the question being answered). The returned answer carries the time it
-        waited in line as ``timings_ms["queue_wait"]``. Raises ``QueueFull`` when the line is full
-        and ``MemberQueueFull`` when ``user_id`` (non-zero) has ``max_per_member`` questions
-        waiting.
+        For a queued question ``on_position(n_ahead)`` is called once when queued and again each
+        time the line moves (``n_ahead`` counts the question being answered). The returned answer
+        carries the time it waited in line as ``timings_ms["queue_wait"]``. Raises ``QueueFull``
+        and ``MemberQueueFull`` as ``check_room`` does, only for a question that needs the model.
         """
         loop = asyncio.get_running_loop()
+        if try_now:
+            instant = await self.answer_now(question, history)
+            if instant is not None:
+                return instant
         if self._closed:
             return shutting_down_answer(question)
-        instant = await self._answer_now(question, tuple(history))
-        if self._closed:
-            return shutting_down_answer(question)
-        if instant is not None:
-            instant = replace(instant, timings_ms={**instant.timings_ms, "queue_wait": 0.0})
-            if self.metrics is not None:
-                self.metrics.question_received()
-                self.metrics.answer_done(instant)
-            return instant
-        if len(self._waiting) >= self.max_size:
-            raise QueueFull(self.max_size)
-        if self.max_per_member and user_id and self.waiting_of(user_id) >= self.max_per_member:
-            raise MemberQueueFull(self.max_per_member)
+        self.check_room(user_id)
         self._ensure_worker(loop)
         job = _Job(
             question=question,

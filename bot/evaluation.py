@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.answering import Answer, Answerer, sentence_text
-from bot.answering.facts import claims, misattributed, tidy, unsupported_claims
+from bot.answering.facts import claims, full_names, misattributed, tidy, unsupported_claims
 from bot.answering.grounding import support
 from index.article import Article
 
@@ -197,6 +197,7 @@ def score(
     first_tokens: list[float] = []
     # The article's names: capitalised words that do not open a sentence.
     known = claims(article_text).names if article_text else ()
+    article_names = full_names(article_text) if article_text else frozenset()
     wrong_facts = garbled = 0
     yes_no = yes_no_right = 0
     for q, a in zip(questions, answers, strict=True):
@@ -217,7 +218,11 @@ def score(
             with_citation += bool(a.citations)
             quotes_text = [(readings or {}).get(c.start, c.quote) for c in a.citations]
             wrong = unsupported_claims(
-                a.text, quotes_text, known_names=known, also_allowed=q.question
+                a.text,
+                quotes_text,
+                known_names=known,
+                also_allowed=q.question,
+                article_names=article_names,
             ) + [
                 w
                 for quote in quotes_text[:1]

@@ -11,6 +11,7 @@ the answer, 0.84 by similarity to the answer alone, 0.92 with the question added
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -18,8 +19,9 @@ import numpy as np
 
 from bot.answering.grounding import terms
 
-# Weight of the share of the question's words a sentence uses, against cosine similarity.
-WORD_WEIGHT = 0.3
+# Weight of the share of the question's words a sentence uses (each word weighted by how rare
+# it is in the article), against cosine similarity.
+WORD_WEIGHT = 1.2
 
 
 class Encodes(Protocol):
@@ -36,6 +38,28 @@ class SentenceRanker:
         self.sentences = list(sentences)
         self._vectors = np.asarray(encoder.encode(self.sentences), dtype=np.float32)
         self.sentence_terms = [terms(s) for s in self.sentences]
+        counts: dict[str, int] = {}
+        for held in self.sentence_terms:
+            for word in held:
+                counts[word] = counts.get(word, 0) + 1
+        n = len(self.sentences)
+        # Inverse document frequency over the article's sentences: "causeway" in every other
+        # sentence tells little, "contractor" in one tells much.
+        self._rarity = {w: math.log((n + 1) / (c + 0.5)) for w, c in counts.items()}
+        self._unseen = math.log((n + 1) / 0.5)
+
+    def word_share(self, question: str, candidates: Sequence[int]) -> float:
+        """The largest share of the question's words, rare words counting more, that one of the
+        candidates uses."""
+        asked = terms(question)
+        return max((self._word_share(asked, i) for i in candidates), default=0.0)
+
+    def _word_share(self, asked: set[str], index: int) -> float:
+        weight = {w: self._rarity.get(w, self._unseen) for w in asked}
+        total = sum(weight.values())
+        if total <= 0:
+            return 0.0
+        return sum(weight[w] for w in asked & self.sentence_terms[index]) / total
 
     def scores(self, question: str, answer: str, candidates: Sequence[int]) -> list[float]:
         if not candidates:
@@ -46,13 +70,15 @@ class SentenceRanker:
 
     def closest(self, question: str, candidates: Sequence[int], n: int) -> list[int]:
         """The ``n`` candidates most likely to answer the question, best first: closeness in
-        meaning plus a share of the question's words the sentence uses.
+        meaning plus the share of the question's words the sentence uses, rare words counting
+        more.
 
         Meaning alone misses the sentence that uses the question's rarer words ("What dismantled
         the payment barriers?" against "… the dismantling of payment barriers …"). Measured on
-        the shipped set, the top sentence held the key facts of 0.72 of answerable questions by
-        meaning alone and 0.84 with the words added (weight 0.3), and was in the right section
-        for 0.86 and 0.97.
+        three articles' question sets (answerable questions whose key facts were retrieved), the
+        top sentence held the key facts of 0.72 / 0.57 / 0.84 of them by meaning alone, 0.82 /
+        0.64 / 0.84 with the plain share of words added (weight 0.3), and 0.90 / 0.71 / 0.91
+        with each word weighted by its rarity in the article (weight 1.2).
         """
         if not candidates or n <= 0:
             return []
@@ -60,8 +86,7 @@ class SentenceRanker:
         meaning = rows @ self.encoder.encode_query(question)
         asked = terms(question)
         scores = [
-            float(meaning[j])
-            + WORD_WEIGHT * len(asked & self.sentence_terms[i]) / max(1, len(asked))
+            float(meaning[j]) + WORD_WEIGHT * self._word_share(asked, i)
             for j, i in enumerate(candidates)
         ]
         order = sorted(range(len(candidates)), key=lambda j: -scores[j])

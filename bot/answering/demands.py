@@ -89,8 +89,16 @@ def demands(question: str) -> list[Demand]:
     return found
 
 
+def _is_number_word(word: str) -> bool:
+    return word in _NUMBER_WORDS or word.rstrip("s") in _NUMBER_WORDS
+
+
 def _has_figure(words: list[str]) -> bool:
-    return any(w.isdigit() or w in _NUMBER_WORDS or w.rstrip("s") in _NUMBER_WORDS for w in words)
+    # "forty-two" is one word as written.
+    return any(
+        w.isdigit() or _is_number_word(w) or any(_is_number_word(p) for p in w.split("-"))
+        for w in words
+    )
 
 
 def _has_date(words: list[str]) -> bool:
@@ -99,13 +107,15 @@ def _has_date(words: list[str]) -> bool:
 
 def met(demand: Demand, sentence: str, question: str = "") -> bool:
     """Whether ``sentence`` holds the kind of fact ``demand`` asks for; figures and dates that
-    the question itself gives ("during the 1933 rebuilding") do not count."""
+    the question itself gives ("during the 1933 rebuilding") do not count, while a superlative
+    must be the question's own ("the best customer" is answered by "the best customer was …")."""
     given = set(_words(question))
     words = [w for w in _words(sentence) if w not in given]
     if demand.kind == "figure":
         return _has_figure(words)
     if demand.kind == "date":
         return _has_date(words)
+    words = _words(sentence)
     wanted = demand.word.split()
     stem = wanted[-1][:-3] if wanted[-1].endswith("est") else wanted[-1]
     text = " ".join(words)

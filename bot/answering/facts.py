@@ -132,23 +132,54 @@ def _held(name: str, words: set[str]) -> bool:
     return name.rstrip("s'’") in words or f"{name}s" in words
 
 
+def full_names(text: str) -> frozenset[str]:
+    """The names of several words that ``text`` uses ("tobias venn", "orran holm"), lower-cased,
+    with every run of two or more of their words ("kellwick tidal causeway" from "The Kellwick
+    Tidal Causeway")."""
+    found: set[str] = set()
+    for run in _NAME_RUN.findall(text):
+        words = [_base(w) for w in _WORD.findall(run)]
+        for i in range(len(words)):
+            for j in range(i + 2, len(words) + 1):
+                found.add(" ".join(words[i:j]))
+    return frozenset(found)
+
+
+def _named_in_full(answer: str, words: set[str], names: frozenset[str]) -> set[str]:
+    """The words of the answer's full names ("Tobias Venn") that stand for someone ``words``
+    holds by part of that name ("Venn"): an article names a person in full once and by surname
+    after, and a model that writes the full name names the same person."""
+    held: set[str] = set()
+    for run in _NAME_RUN.findall(answer):
+        parts = [_base(w) for w in _WORD.findall(run)]
+        for i in range(len(parts)):
+            for j in range(len(parts), i + 1, -1):
+                if " ".join(parts[i:j]) in names and any(_held(w, words) for w in parts[i:j]):
+                    held.update(parts[i:j])
+                    break
+    return held
+
+
 def unsupported_claims(
     answer: str,
     sources: Iterable[str],
     *,
     known_names: Iterable[str] = (),
     also_allowed: str = "",
+    article_names: frozenset[str] = frozenset(),
 ) -> list[str]:
     """The names and figures of ``answer`` that no text of ``sources`` holds.
 
     ``also_allowed`` (the question) lends its names to the answer only when the sources name
     nobody at all: "What did Acme launch?" answered "Acme launched ..." from "It launched ..."
-    is no wrong actor, but the same answer from "Initech launched ..." is.
+    is no wrong actor, but the same answer from "Initech launched ..." is. ``article_names``
+    (``full_names`` of the article) lets a full name stand for the part of it a source uses.
     """
     texts = list(sources)
     source_words: set[str] = set()
     for text in texts:
         source_words |= words_of(text)
+    source_words |= _named_in_full(answer, source_words, article_names)
     known = list(known_names)
     answer_claims = claims(answer, known)
     source_names = {n for text in texts for n in claims(text, known).names}

@@ -66,6 +66,20 @@ class Gate:
     message: str | None
 
 
+@dataclass(frozen=True)
+class Admission:
+    """A question past the gate: its answer when it needs no model; else why the line cannot
+    take it, as a message for the asker (None: it takes its place in line)."""
+
+    started: float  # time.perf_counter() when the bot began on it: its latency counts from here
+    instant: Answer | None = None
+    message: str | None = None
+
+
+def _guild_id(channel: object) -> int | None:
+    return getattr(getattr(channel, "guild", None), "id", None)
+
+
 class ArticleBot(commands.AutoShardedBot):
     def __init__(
         self,
@@ -245,24 +259,46 @@ class ArticleBot(commands.AutoShardedBot):
         return channel_id in allowed or (parent_id is not None and parent_id in allowed)
 
     def gate(self, user_id: int, channel: object) -> Gate:
-        """Check a new question: shutdown, channel, the line's length, the member's questions in
-        line, then the member's token bucket. Timing alone never turns a question away while the
-        member has tokens left."""
+        """Check a new question before anything answers it: shutdown, channel, then the member's
+        token bucket. Timing alone never turns a question away while the member has tokens left;
+        the line's limits come later (``admit``), only for a question that needs the model."""
         if not self.accepting or self.queue.closed:
             return Gate(SHUTTING_DOWN)
         if not self.channel_allowed(channel):
             return Gate(NOT_HERE)
-        if self.queue.waiting >= self.queue.max_size:
-            return Gate(BUSY.format(n=len(self.queue)))
-        limit = self.queue.max_per_member
-        if limit and self.queue.waiting_of(user_id) >= limit:
-            return Gate(TOO_MANY_WAITING.format(n=limit))
-        guild = getattr(channel, "guild", None)
-        left = self.buckets(getattr(guild, "id", None)).try_take(user_id)
+        # Every question spends a token, an instant answer too: the bucket limits how often a
+        # member makes the bot work and post, which spam does whatever the answer costs.
+        left = self.buckets(_guild_id(channel)).try_take(user_id)
         if left > 0:
             seconds = max(1.0, round(left))
             return Gate(RATE_LIMITED.format(s=seconds, plural="" if seconds == 1 else "s"))
         return Gate(None)
+
+    async def admit(
+        self, question: str, user_id: int, channel: object, history: tuple[Turn, ...] = ()
+    ) -> Admission:
+        """After the gate: the answer at once when it needs no model (worked out off the loop),
+        however long the line and however many questions the member has waiting, since it takes
+        no place in line; else whether the line has room for the question."""
+        started = time.perf_counter()
+        instant = await self.queue.answer_now(question, history)
+        if instant is not None:
+            return Admission(started, instant=instant)
+        try:
+            self.queue.check_room(user_id)
+        except (QueueFull, MemberQueueFull) as exc:
+            self.give_token_back(user_id, _guild_id(channel))
+            return Admission(started, message=self.line_full_message(exc))
+        return Admission(started)
+
+    def give_token_back(self, user_id: int, guild_id: int | None) -> None:
+        """A question the line could not take was not answered: asking again later is free."""
+        self.buckets(guild_id).give_back(user_id)
+
+    def line_full_message(self, exc: QueueFull | MemberQueueFull) -> str:
+        if isinstance(exc, MemberQueueFull):
+            return TOO_MANY_WAITING.format(n=exc.limit)
+        return BUSY.format(n=len(self.queue))
 
     def user_hash(self, user_id: int) -> str:
         return hash_user(user_id, self.user.id if self.user else None)
@@ -273,31 +309,36 @@ class ArticleBot(commands.AutoShardedBot):
         *,
         question: str,
         user_id: int,
+        admission: Admission,
         history: tuple[Turn, ...] = (),
         via: str,
         guild_id: int | None = None,
     ) -> Answer | None:
-        """Answer ``question`` (at once when it needs no model, else in the queue's line), stream
-        its progress into ``target`` and leave the final answer there, recorded and with its
-        feedback buttons.
+        """Post the answer ``admit`` found without the model, or else answer ``question`` in the
+        queue's line, streaming its progress into ``target``; leave the final answer there,
+        recorded and with its feedback buttons.
 
-        Returns the answer, or None when it could not be queued.
+        Returns the answer, or None when the line could not take it after all.
         """
-        started = time.perf_counter()
+        started = admission.started
         live = LiveAnswer(target, self.settings.stream_interval_s)
         try:
-            answer = await self.queue.submit(
-                question,
-                history,
-                user_id,
-                on_text=live.add_text,
-                on_position=live.set_position,
-            )
-        except QueueFull:
-            await live.finish([Payload(content=BUSY.format(n=len(self.queue)))])
-            return None
-        except MemberQueueFull as exc:
-            await live.finish([Payload(content=TOO_MANY_WAITING.format(n=exc.limit))])
+            if admission.instant is not None:
+                answer = admission.instant
+            else:
+                # ``admit`` tried the answer without the model already.
+                answer = await self.queue.submit(
+                    question,
+                    history,
+                    user_id,
+                    on_text=live.add_text,
+                    on_position=live.set_position,
+                    try_now=False,
+                )
+        except (QueueFull, MemberQueueFull) as exc:
+            # The line filled up between ``admit`` and now.
+            self.give_token_back(user_id, guild_id)
+            await live.finish([Payload(content=self.line_full_message(exc))])
             return None
         except asyncio.CancelledError:
             await live.abort()

@@ -30,6 +30,7 @@ def test_a_figure_is_met_by_digits_or_number_words_the_question_does_not_give() 
     assert met(figure, "Three labourers died.")
     assert met(figure, "It cost 2,000 pounds.")
     assert not met(figure, "Many labourers died.")
+    assert met(figure, "The market town lay forty-two miles away.")
     assert not met(
         figure, "During the 1933 rebuilding, labourers died.", "during the 1933 rebuilding"
     )
@@ -46,6 +47,13 @@ def test_a_superlative_must_be_stated() -> None:
     assert met(Demand("superlative", "longest"), "The longest span measured ninety feet.")
     assert not met(Demand("superlative", "longest"), "The span measured ninety feet.")
     assert met(Demand("superlative", "most users"), "It has the most users.")
+
+
+def test_a_superlative_the_question_gives_is_met_by_the_sentence_that_states_it() -> None:
+    question = "Who was the guild's best customer?"
+    [best] = demands(question)
+    assert met(best, "The guild's best customer was the abbey.", question)
+    assert not met(best, "The guild's largest customer was the abbey.", question)
 
 
 def test_unmet_demands_say_what_the_article_does_not() -> None:

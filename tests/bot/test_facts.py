@@ -9,6 +9,7 @@ from bot.answering.facts import (
     claims,
     figures_in,
     figures_missing,
+    full_names,
     is_yes_no_question,
     misattributed,
     stands_for,
@@ -161,3 +162,15 @@ def test_figures_missing_from_every_source_are_listed_once() -> None:
     sources = ["It had 03 carts.", "Two miles of it opened."]
     assert figures_missing("In 2025, 3 carts ran 2 miles; 2025 again.", sources) == ["2025"]
     assert figures_missing("No figure at all.", []) == []
+
+
+def test_a_full_name_stands_for_the_surname_its_sentence_uses() -> None:
+    article = "The council hired the engineer Tobias Venn. Venn changed the design in 1892."
+    names = full_names(article)
+    source = ["Venn changed the design in 1892."]
+    answer = "The engineer Tobias Venn changed the design in 1892."
+    assert unsupported_claims(answer, source, article_names=names) == []
+    # Without the article's full name, "Tobias" is a name the sentence lacks.
+    assert unsupported_claims(answer, source) == ["tobias"]
+    # A first name joined to another person's surname is no name the article uses.
+    assert unsupported_claims("It was Agnes Venn.", source, article_names=names) == ["agnes"]

@@ -323,6 +323,14 @@ async def test_an_answer_without_the_model_takes_no_place_in_the_line() -> None:
     assert metrics.received == 3 and metrics.done == [instant]
     with pytest.raises(QueueFull):  # a question for the model still needs room in the line
         await queue.submit("c", user_id=3)
+    with pytest.raises(QueueFull):
+        queue.check_room(3)
+    # The Discord layer asks ``answer_now`` itself before it checks the room in line.
+    assert (await queue.answer_now("instant two")).text == "the article does not say"
+    asked_now = len(answerer.asked_now)
+    with pytest.raises(QueueFull):
+        await queue.submit("instant three", user_id=3, try_now=False)
+    assert len(answerer.asked_now) == asked_now  # not asked again
     answerer.gate("a").set()
     answerer.gate("b").set()
     assert (await running).text == "answer to a" and (await waiting).text == "answer to b"

@@ -25,10 +25,15 @@ class AskCog(commands.Cog):
     @app_commands.command(name="ask", description="Ask a question about the article")
     @app_commands.describe(question="Your question about the article")
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
-        # Everything before the response is in-memory work: Discord wants one within 3 seconds.
+        # Discord wants a response within 3 seconds: the gate is in-memory work, and an answer
+        # without the model is a retrieval at most.
         gate = self.bot.gate(interaction.user.id, interaction.channel)
         if gate.message is not None:
             await respond_safely(interaction, gate.message, ephemeral=True)
+            return
+        admission = await self.bot.admit(question, interaction.user.id, interaction.channel)
+        if admission.message is not None:
+            await respond_safely(interaction, admission.message, ephemeral=True)
             return
         # No deferral: the first thing shown is the response itself, either the final answer
         # (when it needs no model) or the question's place in line, within a second.
@@ -37,6 +42,7 @@ class AskCog(commands.Cog):
                 InteractionTarget(interaction),
                 question=question,
                 user_id=interaction.user.id,
+                admission=admission,
                 via="slash",
                 guild_id=interaction.guild_id,
             ),

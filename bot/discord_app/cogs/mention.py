@@ -109,11 +109,16 @@ class MentionCog(commands.Cog):
             return
 
         history: tuple[Turn, ...] = ()
+        if via in ("thread", "forum") and message.id != getattr(channel, "id", None):
+            history = await self.history_for(channel, before=message)
+        admission = await self.bot.admit(question, message.author.id, channel, history)
+        if admission.message is not None:
+            await self._notice(message, admission.message, NOTICE_SECONDS)
+            return
+
         thread: discord.abc.Messageable | None = None
         if via in ("thread", "forum"):
             thread = channel
-            if message.id != getattr(channel, "id", None):
-                history = await self.history_for(channel, before=message)
             target = ChannelTarget(channel, reference=message)
         elif via == "dm":
             target = ChannelTarget(channel, reference=message)
@@ -128,6 +133,7 @@ class MentionCog(commands.Cog):
             target,
             question=question,
             user_id=message.author.id,
+            admission=admission,
             history=history,
             via=via,
             guild_id=message.guild.id if message.guild else None,
