@@ -96,7 +96,7 @@ class Settings(BaseSettings):
         description="Passages retrieved per question; only their sentences can be cited.",
     )
     hybrid_weight: float = Field(
-        default=0.1,
+        default=0.3,  # index.retrieval.DEFAULT_HYBRID_WEIGHT, measured there
         ge=0.0,
         le=1.0,
         description="Weight of the BM25 keyword score against the dense score (0 = dense only).",

@@ -29,9 +29,34 @@ _STOPWORD_TEXT = """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
+# Irregular verb forms, as their base: "Who sold the larch?" must meet "… who sold it" and
+# "When did it sell?" alike, and histories are told in the past tense. Forms that are also
+# common other words ("found", "left", "lay", "wound", "saw") are left out.
+_IRREGULAR_TEXT = """
+    arise arose arisen | bear bore borne | become became | begin began begun | bleed bled |
+    break broke broken | breed bred | bring brought | build built | buy bought | choose chose
+    chosen | come came | die died dies dying | dig dug | draw drew drawn | drive drove driven |
+    eat ate eaten | fall fell fallen | feed fed | fight fought | flee fled | fly flew flown |
+    forbid forbade forbidden | freeze froze frozen | give gave given | go went gone | grow grew
+    grown | hang hung | hide hid hidden | hold held | keep kept | know knew known | lead led |
+    lend lent | lie lying | lose lost | make made | mean meant | meet met | pay paid | ride
+    rode ridden | ring rang rung | rise rose risen | run ran | seek sought | sell sold |
+    send sent | shake shook shaken | shoot shot | sing sang sung | sink sank sunk | slay slew
+    slain | speak spoke spoken | spend spent | stand stood | steal stole stolen | strike struck
+    stricken | swear swore sworn | take took taken | teach taught | tear tore torn | tell told
+    | think thought | throw threw thrown | understand understood | wear wore worn | win won |
+    withdraw withdrew withdrawn | write wrote written | undertake undertook undertaken |
+    overthrow overthrew overthrown
+    """
+_IRREGULAR = {
+    form: group.split()[0] for group in _IRREGULAR_TEXT.split("|") for form in group.split()[1:]
+}
+
+
 def stem(word: str) -> str:
-    """Just enough stemming to let "payments"/"payment", "companies"/"company" and
-    "serve"/"serves"/"served"/"serving" meet; ``word`` is lower-case."""
+    """Just enough stemming to let "payments"/"payment", "companies"/"company",
+    "serve"/"serves"/"served"/"serving" and "sold"/"sell" meet; ``word`` is lower-case."""
+    word = _IRREGULAR.get(word, word)
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 5 and word.endswith("ing"):

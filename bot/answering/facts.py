@@ -280,17 +280,18 @@ def stands_for(
     if not asked:
         return True
     wanted = set(names)
-    # An appositive ("the keeper, Samuel Orde, had rung the bell") is a clause of names alone:
-    # it belongs with the clause before it.
-    clauses: list[str] = []
-    for clause in _CLAUSE.split(source):
-        if clauses and _NAME_RUN.fullmatch(clause.strip(" .;:")):
-            clauses[-1] = f"{clauses[-1]}, {clause}"
-        else:
-            clauses.append(clause)
-    for clause in clauses:
-        held = words_of(clause)
-        if any(_held(n, held) for n in wanted) and asked & terms(clause):
+    clauses = _CLAUSE.split(source)
+    for k, clause in enumerate(clauses):
+        if not any(_held(n, words_of(clause)) for n in wanted):
+            continue
+        about = clause
+        clause_names = set(claims(clause, known).names)
+        if len([w for w in content_words(clause) if w not in clause_names]) <= 1:
+            # A name set off alone ("the keeper, Samuel Orde, had rung the bell"; "the herring
+            # ports, chiefly Arnholm, where the guild kept a warehouse") belongs with the
+            # clauses around it.
+            about = " ".join(clauses[max(0, k - 1) : k + 2])
+        if asked & terms(about):
             return True
     return False
 

@@ -47,6 +47,8 @@ _NUMBER_WORDS = {word: str(n) for n, word in enumerate(_SMALL_NUMBERS.split())} 
     "million": "1000000",
 }
 _NUMBER_DIGITS = {digits: word for word, digits in _NUMBER_WORDS.items()}
+_TENS = frozenset(["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"])
+_UNITS = frozenset(["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
 
 
 def number_forms(word: str) -> set[str]:
@@ -56,6 +58,13 @@ def number_forms(word: str) -> set[str]:
         return {_NUMBER_WORDS[word]}
     if word.isdigit() and str(int(word)) in _NUMBER_DIGITS:
         return {_NUMBER_DIGITS[str(int(word))]}
+    tens, _, unit = word.partition("-")
+    # "forty-two" <-> "42"
+    if tens in _TENS and unit in _UNITS:
+        return {str(int(_NUMBER_WORDS[tens]) + int(_NUMBER_WORDS[unit]))}
+    if word.isdigit() and 21 <= int(word) <= 99 and int(word) % 10:
+        n = int(word)
+        return {f"{_NUMBER_DIGITS[str(n - n % 10)]}-{_NUMBER_DIGITS[str(n % 10)]}"}
     return set()
 
 

@@ -30,6 +30,7 @@ from bot.answering.demands import demands, met
 from bot.answering.facts import (
     bare_names,
     claims,
+    figures_in,
     figures_missing,
     full_names,
     is_yes_no_question,
@@ -58,6 +59,7 @@ def off_topic(article: Article) -> str:
 
 NOT_ANSWERED = "The article doesn't answer that."
 NOT_SAID_OF_NAME = "The article doesn't say that."
+NOT_SAID_WHO = "The article doesn't say who."
 # An answer whose names the cited sentence does not bear out is replaced by that sentence.
 EXTRACTIVE = 'What the article says: "{quote}"'
 # The sentences closest to the question that an answer must be drawn from.
@@ -74,6 +76,11 @@ TOO_LONG = (
 )
 
 
+_FIGURE = re.compile(r"\d+")
+# "Who lent …", "From whom did …": a question after an actor, not a description ("Who was …").
+_WHO_DID = re.compile(
+    r"^\W*(?:(?:from|to|by|with|for) )?(?:who|whom)\b(?! (?:is|was|are|were)\b)", re.IGNORECASE
+)
 _SAYS_UNSAID = re.compile(
     r"^\W*(?:the )?article (?:doesn't|does not|did not|didn't) (?:say|mention|state|answer)",
     re.IGNORECASE,
@@ -584,6 +591,12 @@ class AnswerPipeline:
             # fact. The sentence most likely to answer, quoted, does.
             log.info("answer only repeats the question: quoting the best evidence")
             return self._quoting(question, evidence[0], ranked, passages, timings, usage)
+        holder = self._holder_of_asked(text, question, evidence)
+        if holder is not None:
+            # "1850 to 1885" to "How many died between 1850 and 1885?": the answer gives no
+            # figure of its own, and the closest sentence that has one answers better.
+            log.info("answer lacks the figure or date asked for: quoting the sentence with it")
+            return self._quoting(question, holder, ranked, passages, timings, usage)
         drawn = self._drawn_from_evidence(text, evidence)
         if drawn is not None and drawn < self.config.min_evidence_support:
             # The model wrote about something other than the sentences most likely to answer
@@ -600,6 +613,11 @@ class AnswerPipeline:
             # A year or figure must come from the sentence the answer is cited to; the article's
             # only year is its date line, and "founded by Globex, in 2025" is not about that.
             log.info("figures not in the cited sentence: %s", ", ".join(figures))
+            holder = self._holder_of_asked("", question, evidence)
+            if holder is not None:
+                # A figure question answered with a figure from elsewhere: the closest sentence
+                # that gives a figure of the kind asked, quoted, is the faithful answer.
+                return self._quoting(question, holder, ranked, passages, timings, usage)
             return refusal("unsupported")
         basis = "model"
         if self.config.check_claims:
@@ -619,6 +637,27 @@ class AnswerPipeline:
             return self._quoting(
                 question, chosen, ranked, passages, timings, usage, unsaid=NOT_SAID_OF_NAME
             )
+        ungiven = self._given_figures_missing(question, chosen)
+        if ungiven:
+            # "What did the guild sell in 1703?" answered from a sentence about 1794: the
+            # question's own year or figure must be in the sentence (or beside it).
+            log.info("the question's %s is not in the cited sentence", ", ".join(ungiven))
+            return self._quoting(
+                question,
+                chosen,
+                ranked,
+                passages,
+                timings,
+                usage,
+                unsaid=f"The article doesn't say that for {ungiven[0]}.",
+            )
+        if basis == "model" and self._names_only_the_asked(text, question):
+            # "Who lent Ashby the money?" answered "Ashby lent the fraternity the money": the
+            # sentence gives the deed the other way round and names nobody else.
+            log.info("answer to a who-question names only the question's own names")
+            return self._quoting(
+                question, chosen, ranked, passages, timings, usage, unsaid=NOT_SAID_WHO
+            )
         if basis == "model" and citations and is_yes_no_question(question):
             text = with_reason(text, citations[0].quote)
         return Answer(
@@ -631,6 +670,45 @@ class AnswerPipeline:
             usage=usage,
             basis=basis,
         )
+
+    def _given_figures_missing(self, question: str, chosen: int) -> list[str]:
+        """The figures written in digits in the question that neither the sentence nor the
+        sentences beside it in its section give."""
+        given = [str(int(f)) for f in _FIGURE.findall(question)]
+        if not given:
+            return []
+        sentences = self.article.sentences
+        section = sentences[chosen].section
+        near = [
+            self._article_lines[i]
+            for i in (chosen - 1, chosen, chosen + 1)
+            if 0 <= i < len(sentences) and sentences[i].section == section
+        ]
+        held = figures_in(" ".join(near))
+        return [f for f in dict.fromkeys(given) if f not in held]
+
+    def _names_only_the_asked(self, text: str, question: str) -> bool:
+        """Whether a question asking who did something is answered with only its own names."""
+        if not _WHO_DID.match(question):
+            return False
+        named = claims(text, self._names).names
+        asked = set(claims(question, self._names).names)
+        return bool(named) and all(n in asked for n in named)
+
+    def _holder_of_asked(self, text: str, question: str, evidence: Sequence[int]) -> int | None:
+        """The closest evidence sentence holding the figure or date the question asks for, when
+        the answer gives none; None when the answer gives it or no evidence sentence does."""
+        wanted = [
+            d
+            for d in demands(question)
+            if d.kind in ("figure", "date") and not met(d, text, question)
+        ]
+        if not wanted:
+            return None
+        for i in evidence:
+            if all(met(d, self._article_lines[i], question) for d in wanted):
+                return i
+        return None
 
     def _drawn_from_evidence(self, text: str, evidence: Sequence[int]) -> float | None:
         """Share of the answer's content words that the evidence sentences hold; None when the
@@ -729,6 +807,11 @@ class AnswerPipeline:
         scores = self.ranker.scores(query, text, offered)
         order = sorted(range(len(offered)), key=lambda j: -scores[j])
         carrying = [j for j in order if holds[j] >= CITED_SUPPORT]
+        # "312 sworn members" comes from the sentence that gives 312, however close another is.
+        figures = figures_in(text)
+        if figures:
+            giving = [j for j in order if figures <= figures_in(self._article_lines[offered[j]])]
+            carrying = [j for j in carrying if j in giving] or giving or carrying
         return offered[(carrying or order)[0]]
 
     def citations_for(self, indices: Sequence[int], offered: Sequence[int]) -> tuple[Citation, ...]:

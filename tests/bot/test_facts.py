@@ -16,6 +16,7 @@ from bot.answering.facts import (
     tidy,
     unsupported_claims,
 )
+from bot.answering.grounding import support
 
 KNOWN = ["tencent", "alibaba", "bytedance", "alipay"]
 ENUMERATION = (
@@ -153,9 +154,26 @@ def test_an_appositive_name_stands_with_the_clause_before_it() -> None:
     assert stands_for(["samuel", "orde"], "Who was the keeper that night?", source)
 
 
+def test_a_name_set_off_alone_stands_with_the_clause_after_it() -> None:
+    source = (
+        "A smaller part went by sea to the herring ports of the north, chiefly Arnholm, "
+        "where the guild kept a warehouse from 1488."
+    )
+    question = "In which herring port did the guild keep a warehouse?"
+    assert stands_for(["arnholm"], question, source)
+    # A name with a clause of its own answers only for what that clause says.
+    enumeration = (
+        "Initech embraced deepseek, Globex invested heavily in AI, and Umbrella laid rails."
+    )
+    assert not stands_for(["umbrella"], "Who invested heavily in AI?", enumeration)
+
+
 def test_figures_match_in_words_or_digits() -> None:
     assert figures_in("It is two miles and 03 carts.") == {"2", "3"}
     assert unsupported_claims("It is 2 miles.", ["It is two miles long."]) == []
+    assert figures_in("It lay forty-two miles away.") == {"42"}
+    assert unsupported_claims("It is 42 miles away.", ["It lay forty-two miles away."]) == []
+    assert support("forty-two miles", ["It is 42 miles away."]).ratio == 1.0
 
 
 def test_figures_missing_from_every_source_are_listed_once() -> None:

@@ -19,13 +19,19 @@ from index.words import STOPWORDS, stem
         ("challenge", "challenged", "challenges"),
         ("business", "businesses"),
         ("launch", "launched", "launching"),
+        ("sell", "sold", "sells", "selling"),
+        ("pay", "paid", "pays"),
+        ("die", "died", "dies", "dying"),
+        ("begin", "began", "begun"),
     ],
 )
 def test_the_forms_of_a_word_meet(forms: tuple[str, ...]) -> None:
     assert len({stem(w) for w in forms}) == 1, {w: stem(w) for w in forms}
 
 
-@pytest.mark.parametrize("word", ["business", "class", "strategy", "data", "ai", "2025", "b-end"])
+@pytest.mark.parametrize(
+    "word", ["found", "left", "business", "class", "strategy", "data", "ai", "2025", "b-end"]
+)
 def test_words_without_a_suffix_stay(word: str) -> None:
     assert stem(word) == word
 
