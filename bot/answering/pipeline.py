@@ -807,12 +807,26 @@ class AnswerPipeline:
         scores = self.ranker.scores(query, text, offered)
         order = sorted(range(len(offered)), key=lambda j: -scores[j])
         carrying = [j for j in order if holds[j] >= CITED_SUPPORT]
-        # "312 sworn members" comes from the sentence that gives 312, however close another is.
+        # "312 sworn members" comes from the sentence about the question that gives 312, however
+        # close another is; a sentence about something else that happens to give the figure
+        # does not carry it ("until 1421" does not say how many sat on the court).
         figures = figures_in(text)
         if figures:
-            giving = [j for j in order if figures <= figures_in(self._article_lines[offered[j]])]
-            carrying = [j for j in carrying if j in giving] or giving or carrying
+            asked = terms(query) - figures
+            about = [
+                j
+                for j in order
+                if asked & self.ranker.sentence_terms[offered[j]] or self._figures_only(offered[j])
+            ]
+            giving = [j for j in about if figures <= figures_in(self._article_lines[offered[j]])]
+            carrying = [j for j in carrying if j in giving] or giving or about or carrying
         return offered[(carrying or order)[0]]
+
+    def _figures_only(self, index: int) -> bool:
+        """Whether the sentence is nothing but figures, like a date line, which only its figures
+        can tie to a question."""
+        words = content_words(self.article.sentences[index].text)
+        return bool(words) and all(w.isdigit() for w in words)
 
     def citations_for(self, indices: Sequence[int], offered: Sequence[int]) -> tuple[Citation, ...]:
         """Citations for the given sentence numbers; anything unverifiable is dropped."""

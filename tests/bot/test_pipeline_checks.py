@@ -1,0 +1,118 @@
+"""The checks that hold a model's answer to what the question asks, on a small made-up article:
+the figure asked for, the question's own figures, who-questions, the title's names, and the
+relevance gate on the article's own words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.answering.answer import Answer
+from bot.answering.pipeline import AnswerPipeline, PipelineConfig
+from index.article import Article, parse_article
+from index.passages import make_passages
+from index.retrieval import Hit
+from tests.fakes import ScriptedLLM, ScriptedRetriever, word_ranker
+
+ARTICLE = """\
+# The Pilots' Guild of Tellow
+
+The Pilots' Guild of Tellow was a company of harbour pilots on the Orra estuary.
+
+## Members
+
+At its height in 1560 the guild had 212 sworn members. It was governed by a Master and a \
+court of twelve. Its accounts were kept in the Master's house until 1421.
+
+## Trade
+
+Most of the guild's catch went inland to the market town of Marby, forty-two miles away. \
+In 1520 the merchant Hugh Pell lent the guild the money to build a quay.
+
+## The hall
+
+The hall was built in 1518 by the mason Walter Emmet.
+"""
+
+
+@pytest.fixture(scope="module")
+def article() -> Article:
+    return parse_article(ARTICLE, "pilots.md")
+
+
+def ask(
+    article: Article, question: str, reply: str, *, dense: float = 0.6, **config: Any
+) -> Answer:
+    hits = [Hit(passage=p, score=dense, dense=dense, keyword=0.0) for p in make_passages(article)]
+    pipeline = AnswerPipeline(
+        article,
+        ScriptedRetriever(hits),
+        ScriptedLLM(lambda call: {"answer": reply, "answerable": True}),
+        PipelineConfig(top_k=len(hits), **config),
+        ranker=word_ranker(article),
+    )
+    return pipeline.answer(question)
+
+
+def test_an_answer_with_a_figure_is_cited_to_the_sentence_about_the_question_that_gives_it(
+    article: Article,
+) -> None:
+    answer = ask(article, "How many sworn members did the guild have at its height?", "212")
+    assert not answer.refused and answer.text == "212"
+    assert "212 sworn members" in answer.citations[0].quote
+
+
+def test_a_figure_from_a_sentence_about_something_else_gives_way_to_the_sentence_asked_about(
+    article: Article,
+) -> None:
+    # 1421 is in the article, but in a sentence about the accounts, not the court.
+    answer = ask(article, "How large was the court?", "1421")
+    assert not answer.refused and answer.basis == "quote"
+    assert "court of twelve" in answer.text and "1421" not in answer.text
+
+
+def test_an_answer_that_gives_no_figure_to_a_figure_question_quotes_the_sentence_with_one(
+    article: Article,
+) -> None:
+    answer = ask(
+        article,
+        "How many sworn members did the guild have in 1560?",
+        "In 1560 the guild was at its height.",
+    )
+    assert answer.basis == "quote" and "212" in answer.text
+
+
+def test_a_year_the_question_gives_must_be_in_the_sentence_cited(article: Article) -> None:
+    answer = ask(
+        article, "What did Walter Emmet build in 1402?", "The hall was built by Walter Emmet."
+    )
+    assert answer.refused and answer.refusal_reason == "not_said"
+    assert answer.text.startswith("The article doesn't say that for 1402.")
+    # The same question with the sentence's own year is answered.
+    answer = ask(
+        article, "What did Walter Emmet build in 1518?", "The hall was built by Walter Emmet."
+    )
+    assert not answer.refused
+
+
+def test_a_who_question_answered_with_only_its_own_names_is_refused(article: Article) -> None:
+    answer = ask(article, "Who lent Hugh Pell the money?", "Hugh Pell lent the guild the money.")
+    assert answer.refused and answer.text.startswith("The article doesn't say who.")
+    assert "Hugh Pell lent the guild" in answer.citations[0].quote
+
+
+def test_the_titles_names_need_not_recur_in_the_sentence(article: Article) -> None:
+    # The sentence does not repeat "Tellow", the article's subject; the figure is in words.
+    answer = ask(article, "How far was Marby from Tellow?", "42 miles away")
+    assert not answer.refused and answer.text == "42 miles away"
+    assert "forty-two miles" in answer.citations[0].quote
+
+
+def test_a_question_in_the_articles_own_rare_words_passes_the_relevance_gate(
+    article: Article,
+) -> None:
+    answer = ask(article, "Who built the hall in 1518?", "Walter Emmet", dense=0.1)
+    assert not answer.refused
+    off_topic = ask(article, "What is the capital of France?", "Paris", dense=0.1)
+    assert off_topic.refusal_reason == "off_topic"
