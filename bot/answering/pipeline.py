@@ -672,8 +672,8 @@ class AnswerPipeline:
         )
 
     def _given_figures_missing(self, question: str, chosen: int) -> list[str]:
-        """The figures written in digits in the question that neither the sentence nor the
-        sentences beside it in its section give."""
+        """The figures written in digits in the question that neither the sentence, the
+        sentences beside it in its section, nor its section's title give."""
         given = [str(int(f)) for f in _FIGURE.findall(question)]
         if not given:
             return []
@@ -684,6 +684,7 @@ class AnswerPipeline:
             for i in (chosen - 1, chosen, chosen + 1)
             if 0 <= i < len(sentences) and sentences[i].section == section
         ]
+        near.append(self.article.section(section).title)
         held = figures_in(" ".join(near))
         return [f for f in dict.fromkeys(given) if f not in held]
 
@@ -706,7 +707,9 @@ class AnswerPipeline:
         if not wanted:
             return None
         for i in evidence:
-            if all(met(d, self._article_lines[i], question) for d in wanted):
+            if all(met(d, self._article_lines[i], question) for d in wanted) and not (
+                self._given_figures_missing(question, i)
+            ):
                 return i
         return None
 

@@ -33,6 +33,10 @@ In 1520 the merchant Hugh Pell lent the guild the money to build a quay.
 ## The hall
 
 The hall was built in 1518 by the mason Walter Emmet.
+
+## The fire of 1587
+
+Nobody died in the hall because the keeper, Ann Rook, had rung the bell early.
 """
 
 
@@ -89,11 +93,19 @@ def test_a_year_the_question_gives_must_be_in_the_sentence_cited(article: Articl
     )
     assert answer.refused and answer.refusal_reason == "not_said"
     assert answer.text.startswith("The article doesn't say that for 1402.")
+    # Nor does a figure from a sentence about another year answer a figure question.
+    answer = ask(article, "How many sworn members did the guild have in 1402?", "In 1402.")
+    assert answer.refused
     # The same question with the sentence's own year is answered.
     answer = ask(
         article, "What did Walter Emmet build in 1518?", "The hall was built by Walter Emmet."
     )
     assert not answer.refused
+
+
+def test_a_year_in_the_section_title_counts_as_given(article: Article) -> None:
+    answer = ask(article, "Who was the keeper during the fire of 1587?", "Ann Rook")
+    assert not answer.refused and answer.text == "Ann Rook"
 
 
 def test_a_who_question_answered_with_only_its_own_names_is_refused(article: Article) -> None:
