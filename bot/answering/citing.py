@@ -54,6 +54,11 @@ class SentenceRanker:
         asked = terms(question)
         return max((self._word_share(asked, i) for i in candidates), default=0.0)
 
+    def sentence_share(self, asked: set[str], index: int) -> float:
+        """The share of the words ``asked`` (terms, rare ones counting more) sentence ``index``
+        uses."""
+        return self._word_share(asked, index)
+
     def _word_share(self, asked: set[str], index: int) -> float:
         weight = {w: self._rarity.get(w, self._unseen) for w in asked}
         total = sum(weight.values())

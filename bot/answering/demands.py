@@ -93,6 +93,15 @@ def _is_number_word(word: str) -> bool:
     return word in _NUMBER_WORDS or word.rstrip("s") in _NUMBER_WORDS
 
 
+def asking_words(question: str) -> set[str]:
+    """The words of the phrases that ask for a figure or a date ("how far", "what year")."""
+    found: set[str] = set()
+    for pattern in (_FIGURE_ASKED, _DATE_ASKED):
+        for match in pattern.finditer(question):
+            found.update(_words(match.group(0)))
+    return found
+
+
 def _has_figure(words: list[str]) -> bool:
     # "forty-two" is one word as written.
     return any(

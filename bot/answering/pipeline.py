@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from bot.answering.answer import Answer, Citation, SourcePassage, Turn
 from bot.answering.citing import SentenceRanker
-from bot.answering.demands import demands, met
+from bot.answering.demands import asking_words, demands, met
 from bot.answering.facts import (
     bare_names,
     claims,
@@ -40,7 +40,7 @@ from bot.answering.facts import (
     tidy,
     unsupported_claims,
 )
-from bot.answering.grounding import content_words, stem, support, terms
+from bot.answering.grounding import content_words, number_forms, stem, support, terms
 from bot.answering.premises import PremiseChecker, PremiseIssue
 from bot.answering.prompt import build_prompt, sentence_text, system_prompt
 from bot.lru import LRU
@@ -171,6 +171,10 @@ class _Prepared:
     key: tuple[str, str]  # of the answer cache
 
 
+# Share of what a figure question asks about (weighted by rarity) that the sentence of a bare
+# figure answer must use. On three articles' sets, bare figures to almost-answerable questions
+# came from sentences using 0.0-0.3 of it; right ones from sentences using 0.48 and more.
+BARE_FIGURE_SHARE = 0.3
 # Share of a question's words (weighted by rarity) one retrieved sentence must use to pass the
 # relevance gate on words alone. On three articles' question sets the off-topic questions used
 # at most 0.30, and answerable ones that scored low in meaning 0.59 to 1.0.
@@ -520,14 +524,16 @@ class AnswerPipeline:
                 timings_ms=timings,
                 refusal_reason="unknown_name",
             )
+        # The question is not answered as asked: a refusal, which says what the article does say.
         return Answer(
             question=question,
             text=issue.correction(citations[0].quote),
-            refused=False,
+            refused=True,
             citations=citations,
             passages=passages,
             timings_ms=timings,
             usage={"prompt_tokens": 0, "completion_tokens": 0},
+            refusal_reason="premise",
             basis="correction",
         )
 
@@ -651,6 +657,12 @@ class AnswerPipeline:
                 usage,
                 unsaid=f"The article doesn't say that for {ungiven[0]}.",
             )
+        unmet = self._figure_off_subject(text, question, chosen) if basis == "model" else None
+        if unmet is not None:
+            # "1931" to "What year did Venn die?" from a sentence that says nothing of dying: a
+            # bare figure is only as good as its sentence's bearing on what is asked.
+            log.info("a bare figure cited to a sentence about something else")
+            return self._quoting(question, chosen, ranked, passages, timings, usage, unsaid=unmet)
         if basis == "model" and self._names_only_the_asked(text, question):
             # "Who lent Ashby the money?" answered "Ashby lent the fraternity the money": the
             # sentence gives the deed the other way round and names nobody else.
@@ -687,6 +699,26 @@ class AnswerPipeline:
         near.append(self.article.section(section).title)
         held = figures_in(" ".join(near))
         return [f for f in dict.fromkeys(given) if f not in held]
+
+    def _figure_off_subject(self, text: str, question: str, chosen: int) -> str | None:
+        """What the article does not say, when a figure or date question is answered with a bare
+        figure from a sentence that uses under ``BARE_FIGURE_SHARE`` of what the question asks
+        about (its words other than names and the asking phrase, rare words counting more)."""
+        asked_for = [d for d in demands(question) if d.kind in ("figure", "date")]
+        if not asked_for:
+            return None
+        named = set(claims(question, self._names).names)
+        asked = terms(question) - asking_words(question)
+        asked = {w for w in asked if w not in named and not any(c.isdigit() for c in w)}
+        extra = [
+            w
+            for w in content_words(text)
+            if not any(c.isdigit() for c in w) and not number_forms(w) and not {w, stem(w)} & asked
+        ]
+        if not asked or len(extra) > 1 or self._figures_only(chosen):
+            return None
+        share = self.ranker.sentence_share(asked, chosen)
+        return asked_for[0].unmet() if share < BARE_FIGURE_SHARE else None
 
     def _names_only_the_asked(self, text: str, question: str) -> bool:
         """Whether a question asking who did something is answered with only its own names."""

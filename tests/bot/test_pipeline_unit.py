@@ -391,12 +391,13 @@ def test_a_false_premise_is_corrected_from_a_retrieved_sentence(article, passage
     streamed: list[str] = []
     answer = pipeline.answer("Why did Alipay adopt deepseek?", on_text=streamed.append)
     assert llm.calls == []  # the model never sees the question
-    assert not answer.refused
+    # Not answered as asked: a refusal that says what the article does say, cited.
+    assert answer.refused and answer.refusal_reason == "premise"
     assert answer.text.startswith("The article doesn't link Alipay to deepseek.")
     assert deepseek.text in answer.text
     assert [c.quote for c in answer.citations] == [deepseek.text]
     assert answer.sections == ("III",)
-    assert "".join(streamed) == answer.text
+    assert streamed == []  # a refusal is given whole, not streamed
 
 
 def test_a_premise_with_nothing_retrieved_to_correct_it_goes_to_the_model(article, passages):
