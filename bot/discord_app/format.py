@@ -158,8 +158,12 @@ def _fits(embed: discord.Embed, field: _SourceField, footer: str, extra: int = 0
 
 
 def refusal_messages(answer: Answer) -> list[str]:
-    """A refusal as plain text, without sources."""
+    """A refusal as plain text; one that quotes what the article says instead names the
+    section the quote is from."""
     text = answer.text.strip() or "The article doesn't cover that."
+    if answer.citations:
+        c = answer.citations[0]
+        text = f"{text}\n— {section_name(c.section, c.heading)}"
     return split_text(text, CONTENT_LIMIT)
 
 

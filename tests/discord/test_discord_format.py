@@ -122,7 +122,7 @@ def test_small_answer_is_one_embed_with_sources(article: Article) -> None:
     assert embed.footer.text == "Sections II · answered in 2.3 s"
 
 
-def test_refusal_is_plain_text_without_sources() -> None:
+def test_refusal_is_plain_text_naming_the_section_of_its_quote() -> None:
     answer = Answer(
         question="q",
         text="The article doesn't cover that.",
@@ -130,6 +130,14 @@ def test_refusal_is_plain_text_without_sources() -> None:
         refusal_reason="off_topic",
     )
     assert refusal_messages(answer) == ["The article doesn't cover that."]
+    quoted = Answer(
+        question="q",
+        text='The article doesn\'t say who. What it says: "Ann lent it."',
+        refused=True,
+        refusal_reason="not_said",
+        citations=(Citation(section="II", heading="Trade", quote="Ann lent it.", start=5, end=17),),
+    )
+    assert refusal_messages(quoted) == [f"{quoted.text}\n— §II — Trade"]
     long = Answer(question="q", text="No. " * 1500, refused=True)
     pieces = refusal_messages(long)
     assert len(pieces) > 1 and all(len(p) <= CONTENT_LIMIT for p in pieces)
