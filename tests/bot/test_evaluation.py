@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from bot.answering.answer import Answer, Citation
 from bot.evaluation import EvalQuestion, score
 
@@ -140,6 +142,43 @@ def test_question_files_for_both_articles_are_well_formed():
     for half in (dev, test):
         half_kinds = {q.kind for q in half}
         assert {"section", "paraphrase", "yesno", "multi", "off_topic", "almost"} <= half_kinds
+
+
+@pytest.mark.parametrize("name", ["causeway", "brinewrights"])
+def test_own_article_question_halves_hold_the_article_s_own_answers(name: str) -> None:
+    """Each shipped own-article set: the halves do not overlap and split each kind evenly, every
+    label is a section of the article, every gold answer (a fact's first alternative) is the
+    article's own words, a yes/no fact opens with its polarity, and almost-answerable and
+    off-topic questions name no section and no fact."""
+    from pathlib import Path
+
+    from bot.evaluation import load_questions
+    from index.article import load_article
+
+    root = Path(__file__).resolve().parents[2]
+    article = load_article(root / "index" / "data" / f"{name}.md")
+    text = article.text.lower()
+    dev = load_questions(root / "bot" / "data" / f"{name}_dev.jsonl")
+    test = load_questions(root / "bot" / "data" / f"{name}_test.jsonl")
+    assert not {q.question for q in dev} & {q.question for q in test}
+    for kind in {q.kind for q in dev + test}:
+        n_dev = sum(q.kind == kind for q in dev)
+        n_test = sum(q.kind == kind for q in test)
+        assert abs(n_dev - n_test) <= 1, (kind, n_dev, n_test)
+    for q in dev + test:
+        for label in q.sections:
+            article.section(label)  # raises for a label the article does not have
+        if not q.answerable:
+            assert not q.sections and not q.facts, q.question
+            continue
+        assert q.sections and q.facts, q.question
+        for fact in q.facts:
+            first, *others = [alt.strip().lower() for alt in fact.split("|")]
+            if q.kind == "yesno":
+                assert first in ("yes", "no") and first == (q.polarity or first), q.question
+                assert any(alt in text for alt in others if alt != "not"), fact
+            else:
+                assert first in text, (q.question, fact)
 
 
 def test_eval_command_runs_a_question_file_against_the_chosen_article(
