@@ -128,3 +128,11 @@ def test_a_question_in_the_articles_own_rare_words_passes_the_relevance_gate(
     assert not answer.refused
     off_topic = ask(article, "What is the capital of France?", "Paris", dense=0.1)
     assert off_topic.refusal_reason == "off_topic"
+
+
+def test_a_bare_figure_needs_a_sentence_about_what_is_asked(article: Article) -> None:
+    # The year is Walter Emmet's, but of the hall's building, not of his death.
+    answer = ask(article, "In what year did Walter Emmet die?", "1518")
+    assert answer.refused and answer.text.startswith("The article doesn't say when.")
+    answer = ask(article, "In what year was the hall built?", "1518")
+    assert not answer.refused and answer.text == "1518"
