@@ -76,7 +76,7 @@ TOO_LONG = (
 )
 
 
-_FIGURE = re.compile(r"\d+")
+_GIVEN_FIGURE = re.compile(r"\b(\d+)(?!\d|'?s\b)")
 # "Who lent …", "From whom did …": a question after an actor, not a description ("Who was …").
 _WHO_DID = re.compile(
     r"^\W*(?:(?:from|to|by|with|for) )?(?:who|whom)\b(?! (?:is|was|are|were)\b)", re.IGNORECASE
@@ -686,7 +686,8 @@ class AnswerPipeline:
     def _given_figures_missing(self, question: str, chosen: int) -> list[str]:
         """The figures written in digits in the question that neither the sentence, the
         sentences beside it in its section, nor its section's title give."""
-        given = [str(int(f)) for f in _FIGURE.findall(question)]
+        # A decade ("the 1930s") is a span, not a figure a sentence repeats.
+        given = [str(int(f)) for f in _GIVEN_FIGURE.findall(question)]
         if not given:
             return []
         sentences = self.article.sentences

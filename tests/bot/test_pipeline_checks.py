@@ -136,3 +136,8 @@ def test_a_bare_figure_needs_a_sentence_about_what_is_asked(article: Article) ->
     assert answer.refused and answer.text.startswith("The article doesn't say when.")
     answer = ask(article, "In what year was the hall built?", "1518")
     assert not answer.refused and answer.text == "1518"
+
+
+def test_a_decade_in_the_question_is_no_figure_to_repeat(article: Article) -> None:
+    answer = ask(article, "Who built the hall in the 1510s?", "Walter Emmet")
+    assert not answer.refused and answer.text == "Walter Emmet"
