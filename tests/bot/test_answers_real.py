@@ -99,15 +99,16 @@ def test_off_topic_question_is_refused_without_asking_the_model(real_pipeline):
 
 
 def test_false_premises_the_articles_words_expose_are_corrected(real_pipeline):
+    # Not answerable as asked: a refusal that says what the article does say, cited.
     answer = real_pipeline.answer("Why did Alipay adopt deepseek?")
-    assert not answer.refused
+    assert answer.refused and answer.refusal_reason == "premise"
     assert answer.text.startswith("The article doesn't link Alipay to deepseek.")
     assert "Tencent fully embracing deepseek" in answer.text
     assert answer.sections == ("III",)
     assert answer.usage["completion_tokens"] == 0  # answered without the model
 
     answer = real_pipeline.answer("Why did Alipay launch its AI assistant during the World Cup?")
-    assert not answer.refused
+    assert answer.refused and answer.refusal_reason == "premise"
     assert "doesn't mention the World Cup" in answer.text
     assert "European Championship" in answer.text
     assert answer.sections == ("III",)
