@@ -274,7 +274,8 @@ def score(
                 answered += 1
                 ok = bool(cited_sections) and set(cited_sections) <= set(q.sections)
                 cited_ok += ok
-                correct += len(found) == len(q.facts)
+                # Over the answerable questions, so a corrected false premise is not counted.
+                correct += q.kind != "false_premise" and len(found) == len(q.facts)
                 facts_found += len(found)
                 facts_total += len(q.facts)
                 row["ok"] = ok

@@ -107,6 +107,21 @@ def test_answered_correctly_needs_every_fact_and_counts_refusals_against():
     assert "answerable answered correctly" in report.render()
 
 
+def test_a_corrected_false_premise_is_not_counted_as_an_answerable_question_answered():
+    q = EvalQuestion("Who embraced what?", "section", True, ("III",), ("Tencent",))
+    p = premise("Why did Alipay embrace deepseek?", ("Tencent",))
+    report = score(
+        [q, p],
+        [
+            Answer(q.question, "The article doesn't answer that.", True),
+            cited(p.question, "Tencent."),
+        ],
+        TEXT,
+    )
+    assert report.metrics["answered_correctly"] == 0.0
+    assert report.metrics["false_premises_corrected"] == 1.0
+
+
 def test_question_files_for_both_articles_are_well_formed():
     from pathlib import Path
 
