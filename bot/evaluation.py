@@ -210,6 +210,7 @@ def score(
             "reason": a.refusal_reason,
             "cited": cited_sections,
             "answer": a.text,
+            "quotes": [c.quote for c in a.citations],
             "basis": a.basis,
             "total_ms": round(a.timings_ms.get("total", 0.0), 1),
         }
