@@ -326,3 +326,15 @@ def tidy(text: str) -> str:
     if text.endswith('"') and text.count('"') % 2:
         text = text[:-1].rstrip()
     return _STRAY_BRACKETS.sub("", text).strip()
+
+
+_SENTENCE_CLOSE = re.compile(r"[.!?]['\"”’)]*(?=\s|$)")
+
+
+def whole_sentences(text: str) -> str:
+    """``text`` without the sentence it breaks off in ("… leverage its platform and"), when it
+    has a complete one before it."""
+    ends = [m.end() for m in _SENTENCE_CLOSE.finditer(text)]
+    if not ends or ends[-1] == len(text.rstrip()):
+        return text
+    return text[: ends[-1]]

@@ -39,10 +39,11 @@ from bot.answering.facts import (
     stands_for,
     tidy,
     unsupported_claims,
+    whole_sentences,
 )
 from bot.answering.grounding import content_words, number_forms, stem, support, terms
 from bot.answering.premises import PremiseChecker, PremiseIssue
-from bot.answering.prompt import build_prompt, sentence_text, system_prompt
+from bot.answering.prompt import ANSWER_MAX_CHARS, build_prompt, sentence_text, system_prompt
 from bot.lru import LRU
 from index.article import Article
 from index.retrieval import Hit
@@ -574,7 +575,11 @@ class AnswerPipeline:
             answerable = data.get("answerable") is True
         if not answerable:
             return refusal("model")
-        text = tidy(str(data.get("answer", "")))
+        raw_text = str(data.get("answer", ""))
+        text = tidy(raw_text)
+        if len(raw_text) >= ANSWER_MAX_CHARS:
+            # A runaway answer the grammar cut off: its last, broken sentence goes.
+            text = whole_sentences(text)
         if not text:
             return refusal("empty_answer")
         if _SAYS_UNSAID.match(text):

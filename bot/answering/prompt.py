@@ -46,6 +46,8 @@ EVIDENCE_TEMPLATE = """\
 Question: {question}"""
 
 HISTORY_ANSWER_CHARS = 300
+# The grammar closes the answer at this length: an answer that reaches it was cut off.
+ANSWER_MAX_CHARS = 600
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def answer_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "answer": {"type": "string", "minLength": 1, "maxLength": 600},
+            "answer": {"type": "string", "minLength": 1, "maxLength": ANSWER_MAX_CHARS},
             "answerable": {"type": "boolean"},
         },
         "required": ["answer", "answerable"],

@@ -15,6 +15,7 @@ from bot.answering.facts import (
     stands_for,
     tidy,
     unsupported_claims,
+    whole_sentences,
 )
 from bot.answering.grounding import support
 
@@ -192,3 +193,9 @@ def test_a_full_name_stands_for_the_surname_its_sentence_uses() -> None:
     assert unsupported_claims(answer, source) == ["tobias"]
     # A first name joined to another person's surname is no name the article uses.
     assert unsupported_claims("It was Agnes Venn.", source, article_names=names) == ["agnes"]
+
+
+def test_a_broken_last_sentence_goes_when_a_whole_one_comes_before_it() -> None:
+    assert whole_sentences("It grew. It then leveraged its platform and") == "It grew."
+    assert whole_sentences("It grew. It shrank.") == "It grew. It shrank."
+    assert whole_sentences("It grew and") == "It grew and"

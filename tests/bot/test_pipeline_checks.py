@@ -141,3 +141,13 @@ def test_a_bare_figure_needs_a_sentence_about_what_is_asked(article: Article) ->
 def test_a_decade_in_the_question_is_no_figure_to_repeat(article: Article) -> None:
     answer = ask(article, "Who built the hall in the 1510s?", "Walter Emmet")
     assert not answer.refused and answer.text == "Walter Emmet"
+
+
+def test_a_runaway_answer_cut_off_by_the_grammar_loses_its_broken_sentence(
+    article: Article,
+) -> None:
+    whole = "The hall was built in 1518 by the mason Walter Emmet."
+    runaway = (whole + " " + "The hall was built by the mason. " * 20)[:600] + "and"
+    answer = ask(article, "Who built the hall?", runaway[:600])
+    assert not answer.refused and answer.text.endswith(".")
+    assert answer.text.startswith(whole)
