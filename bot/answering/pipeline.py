@@ -713,7 +713,7 @@ class AnswerPipeline:
         asked_for = [d for d in demands(question) if d.kind in ("figure", "date")]
         if not asked_for:
             return None
-        named = set(claims(question, self._names).names)
+        named = {t for n in claims(question, self._names).names for t in (n, stem(n))}
         asked = terms(question) - asking_words(question)
         asked = {w for w in asked if w not in named and not any(c.isdigit() for c in w)}
         extra = [

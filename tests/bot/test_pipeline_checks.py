@@ -151,3 +151,9 @@ def test_a_runaway_answer_cut_off_by_the_grammar_loses_its_broken_sentence(
     answer = ask(article, "Who built the hall?", runaway[:600])
     assert not answer.refused and answer.text.endswith(".")
     assert answer.text.startswith(whole)
+
+
+def test_a_name_in_the_question_is_no_subject_for_a_bare_figure(article: Article) -> None:
+    # "Emmet" (and its stem) must not count as what the question asks about.
+    answer = ask(article, "In what year did Walter Emmets die?", "1518")
+    assert answer.refused
