@@ -313,14 +313,29 @@ _REPEATED_RUN = re.compile(
 _STRAY_BRACKETS = re.compile(r"\s*[}\]{\[]+\s*$")
 
 
+def _without_repeated_sentences(text: str) -> str:
+    """``text`` with each sentence that repeats one before it dropped."""
+    pieces = re.split(r"(?<=[.!?])\s+", text)
+    seen: set[str] = set()
+    kept: list[str] = []
+    for piece in pieces:
+        key = " ".join(piece.lower().split())
+        if key in seen and len(key) > 20:
+            continue
+        seen.add(key)
+        kept.append(piece)
+    return " ".join(kept) if len(kept) < len(pieces) else text
+
+
 def tidy(text: str) -> str:
     """The answer without what a small model's decoding leaves behind: a word or phrase written
-    twice in a row ("challenges and challenges", "Globex, Globex and Umbrella") and JSON
-    punctuation at its end."""
+    twice in a row ("challenges and challenges", "Globex, Globex and Umbrella"), a sentence
+    written again, and JSON punctuation at its end."""
     previous = None
     while previous != text:
         previous = text
         text = _REPEATED_RUN.sub(lambda m: m.group("run"), text)
+    text = _without_repeated_sentences(text)
     text = _STRAY_BRACKETS.sub("", text).strip()
     # A closing quote is the JSON's only when it leaves the answer's own quotes unbalanced.
     if text.endswith('"') and text.count('"') % 2:

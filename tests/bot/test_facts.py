@@ -123,6 +123,11 @@ def test_yes_no_questions(question: str, expected: bool) -> None:
         ('It grew."}', "It grew."),
         ("The mill grew fast.", "The mill grew fast."),
         ("It had had enough of the the river", "It had enough of the river"),
+        (
+            "A furnace set fire to the stores. A furnace set fire to the stores. It burned.",
+            "A furnace set fire to the stores. It burned.",
+        ),
+        ("It grew. It grew.", "It grew. It grew."),
     ],
 )
 def test_tidy_removes_repeats_and_json_leftovers(raw: str, clean: str) -> None:
