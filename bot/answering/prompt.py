@@ -13,6 +13,7 @@ text, taken from the article, never from the model.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -64,13 +65,27 @@ class PromptParts:
         ]
 
 
+_OPENING_QUOTE = re.compile(r'(^|[\s(\[{—–-])"')
+
+
+def curly_quotes(text: str) -> str:
+    """``text`` with straight double quotes made typographic (“ ”).
+
+    A model that copies a quoted word from the article into its JSON answer ends the answer's
+    string at the straight quote ("centered solely on " and no more); a typographic one is just
+    a character of the answer.
+    """
+    return _OPENING_QUOTE.sub("\\1“", text).replace('"', "”")
+
+
 def sentence_text(article: Article, s: Sentence) -> str:
-    """The sentence as the model reads it: the date line says what it is."""
+    """The sentence as the model reads it: the date line says what it is, and quotation marks
+    cannot end the model's JSON string."""
     meta = article.metadata
     if meta.published is not None and (s.start, s.end) == meta.published_span:
         # The date line alone ("03/24 2025") means nothing to a model: say what it is.
         return f"{s.text} (publication date: {meta.published:%d %B %Y})"
-    return s.text
+    return curly_quotes(s.text)
 
 
 def sentence_line(article: Article, s: Sentence) -> str:

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from bot.answering.pipeline import AnswerPipeline, PipelineConfig
-from bot.answering.prompt import build_prompt, system_prompt
+from bot.answering.prompt import build_prompt, curly_quotes, system_prompt
 from index.article import Article, load_article, parse_article
 from index.passages import make_passages
 from index.retrieval import Hit
@@ -91,7 +91,7 @@ def test_the_saved_prompt_state_is_keyed_by_the_prefix_that_holds_the_article(
     for article in (shipped, causeway):
         prefix = build_prompt(article, [0], "?").system
         assert prefix == system_prompt(article)
-        assert all(s.text in prefix for s in article.sentences)
+        assert all(curly_quotes(s.text) in prefix for s in article.sentences)
     assert system_prompt(shipped) != system_prompt(causeway)
     # Too long for the prefix, the article stays out of it: one prefix serves every article,
     # and the state saved for it holds nothing of any article.

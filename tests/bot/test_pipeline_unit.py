@@ -609,3 +609,12 @@ def test_a_bare_name_the_sentence_ties_to_something_else_is_refused(article, pas
     assert answer.refused and answer.refusal_reason == "not_said"
     assert answer.text.startswith("The article doesn't say that. What it says:")
     assert "Alibaba investing heavily in AI" in answer.citations[0].quote
+
+
+def test_the_model_reads_quotation_marks_that_cannot_end_its_json_string(article):
+    quoted = next(s for s in article.sentences if '"' in s.text)
+    prefix = system_prompt(article)
+    assert quoted.text not in prefix
+    assert quoted.text.replace('"', "") != quoted.text
+    line = next(line for line in prefix.splitlines() if line.startswith(f"[{quoted.index}] "))
+    assert '"' not in line and "“" in line and "”" in line
