@@ -52,14 +52,11 @@ class SentenceRanker:
         """The largest share of the question's words, rare words counting more, that one of the
         candidates uses."""
         asked = terms(question)
-        return max((self._word_share(asked, i) for i in candidates), default=0.0)
+        return max((self.sentence_share(asked, i) for i in candidates), default=0.0)
 
     def sentence_share(self, asked: set[str], index: int) -> float:
         """The share of the words ``asked`` (terms, rare ones counting more) sentence ``index``
         uses."""
-        return self._word_share(asked, index)
-
-    def _word_share(self, asked: set[str], index: int) -> float:
         weight = {w: self._rarity.get(w, self._unseen) for w in asked}
         total = sum(weight.values())
         if total <= 0:
@@ -91,7 +88,7 @@ class SentenceRanker:
         meaning = rows @ self.encoder.encode_query(question)
         asked = terms(question)
         scores = [
-            float(meaning[j]) + WORD_WEIGHT * self._word_share(asked, i)
+            float(meaning[j]) + WORD_WEIGHT * self.sentence_share(asked, i)
             for j, i in enumerate(candidates)
         ]
         order = sorted(range(len(candidates)), key=lambda j: -scores[j])
