@@ -64,6 +64,10 @@ class LocalLLM:
                 # on a two-core host.
                 n_threads=n_threads,
                 n_threads_batch=n_threads,
+                # Read, not mapped: llama.cpp repacks most weights into its own buffers at load,
+                # and mapped pages it read them from would stay resident beside the copies
+                # (0.6 GB more peak memory for the 1.5B model).
+                use_mmap=False,
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
