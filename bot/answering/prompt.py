@@ -27,8 +27,8 @@ article has a number in square brackets and belongs to the section named above i
 
 Rules:
 - Use only what the article says. Never use outside knowledge.
-- Sentences written out with the question are the article's own words that most likely answer \
-it: answer from them.
+- The lines "- (section) sentence" written out before the question are the article's own \
+words that most likely answer it: answer from them.
 - Give exactly the fact the question asks for, in the article's own words, in one short \
 sentence. Name who or what the article names; do not swap one name for another.
 - For a yes/no question, begin the answer with "Yes", "No" or "The article doesn't say".
@@ -180,13 +180,16 @@ def _quote_question(question: str) -> str:
 
 
 def evidence_block(article: Article, evidence: Sequence[int]) -> str:
-    """The sentences most likely to hold the answer, in article order under their sections:
-    next to the question a small model reads them far better than by number in the prefix."""
-    lines = ["Sentences that may answer it:"]
-    for i in sorted(set(evidence)):
-        s = article.sentences[i]
-        lines.append(f"- ({_section_name(article, s.section)}) {sentence_text(article, s)}")
-    return "\n".join(lines)
+    """The sentences most likely to hold the answer, in article order, each with its section's
+    label: next to the question a small model reads them far better than by number in the prefix.
+
+    Every token here is evaluated before the answer's first one (about 13 ms each for the 1.5B
+    model on two cores), so the lines carry no header and the bare label: the instructions in
+    the cached prefix say what they are."""
+    return "\n".join(
+        f"- ({article.sentences[i].section}) {sentence_text(article, article.sentences[i])}"
+        for i in sorted(set(evidence))
+    )
 
 
 def build_prompt(

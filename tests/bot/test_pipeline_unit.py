@@ -53,9 +53,9 @@ def offered_of(call: dict[str, Any]) -> list[int]:
 def written_out(article: Article, call: dict[str, Any]) -> list[int]:
     """The sentences the prompt wrote out next to the question."""
     user = call["messages"][-1]["content"]
-    block = user.split("Sentences that may answer it:\n", 1)[1].split("\nQuestion: ", 1)[0]
+    block = user.split("\nQuestion: ", 1)[0]
     index = {sentence_text(article, s): s.index for s in article.sentences}
-    return [index[line.split(") ", 1)[1]] for line in block.splitlines()]
+    return [index[line.split(") ", 1)[1]] for line in block.splitlines() if line.startswith("- (")]
 
 
 def hits_for(passages: list[Passage], section: str, dense: float = 0.6) -> list[Hit]:
