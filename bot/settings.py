@@ -125,6 +125,14 @@ class Settings(BaseSettings):
         "the default -1 refuses only when the model is clearly sure the article does not answer "
         "(in-process model only; a server's choice stands).",
     )
+    min_yes_margin: float = Field(
+        default=2.2,
+        ge=0.0,
+        le=20.0,
+        description='A yes/no question is answered "Yes" only when the model prefers "Yes" to '
+        "its next choice by at least this many logits (the default model leans to \"Yes\"; "
+        "0 is the model's own choice; in-process model only).",
+    )
     evidence_sentences: int = Field(
         default=2,
         ge=0,

@@ -132,6 +132,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         min_relevance=settings.min_relevance,
         min_support=settings.min_support,
         min_answerable_margin=settings.min_answerable_margin,
+        min_yes_margin=settings.min_yes_margin,
         check_premises=settings.check_premises,
         max_question_chars=settings.max_question_chars,
         max_answer_tokens=settings.max_answer_tokens,

@@ -6,7 +6,7 @@ OpenAI-compatible llama.cpp server). The bot holds one backend behind one queue.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -46,9 +46,14 @@ class LLMBackend(Protocol):
         schema: JsonSchema | None = None,
         max_tokens: int = 256,
         on_text: Callable[[str], None] | None = None,
+        opening_bias: Mapping[str, float] | None = None,
     ) -> Generation:
         """Greedy chat completion. With ``schema``, the text is JSON valid against it whenever
-        ``finish_reason == "stop"``; ``on_text`` gets each text delta as it is generated."""
+        ``finish_reason == "stop"``; ``on_text`` gets each text delta as it is generated.
+
+        ``opening_bias``: logits added, at the first token of the answer text only, to the first
+        token of each given word (``{"Yes": -2.0}``: the answer opens with "Yes" only when the
+        model prefers it by more than 2). Backends that do not see the logits ignore it."""
         ...
 
     def prime(self, messages: list[Message]) -> float:

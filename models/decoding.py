@@ -12,7 +12,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,16 +162,24 @@ def decode(
     room: int,
     on_text: Callable[[str], None] | None,
     start: float,
+    opening_bias: Mapping[int, float] | None = None,
 ) -> Decoded:
     """The greedy continuation of ``tokens`` (the caller holds the model's lock).
 
-    ``room``: tokens left in the context; ``start``: the ``perf_counter`` the call began at.
+    ``room``: tokens left in the context; ``start``: the ``perf_counter`` the call began at;
+    ``opening_bias``: logits added to these tokens at the first step of the answer text.
     """
     closer = CloseJsonBias(special.closing()) if grammar is not None else None
     probe: BooleanProbe | None = None
     fields = boolean_fields(schema) if schema is not None else frozenset()
 
+    first_step = dict(opening_bias or {})
+
     def bias(input_ids: Any, scores: Any) -> Any:
+        if first_step:
+            for token, value in first_step.items():
+                scores[token] += value
+            first_step.clear()
         if probe is not None:
             probe(input_ids, scores)
         if closer is not None:
@@ -204,7 +212,9 @@ def decode(
     completion = 0
     first_token_ms = 0.0
     finish_reason = "length"
-    observe = bias if closer is not None else None
+    if grammar is not None and not opening:
+        first_step.clear()  # the first step would be JSON syntax, not the answer's first word
+    observe = bias if closer is not None or first_step else None
     try:
         for token in greedy_tokens(llm, lib, tokens, sampler, bias=observe):
             if not first_token_ms:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +123,7 @@ class LocalLLM:
         schema: JsonSchema | None = None,
         max_tokens: int = 256,
         on_text: Callable[[str], None] | None = None,
+        opening_bias: Mapping[str, float] | None = None,
     ) -> Generation:
         """Greedy completion of ``messages``; ``on_text`` gets each text delta as it comes.
 
@@ -154,6 +155,7 @@ class LocalLLM:
                 room=room,
                 on_text=on_text,
                 start=start,
+                opening_bias=self._opening_ids(opening_bias),
             )
         total_ms = (time.perf_counter() - start) * 1000.0
         return Generation(
@@ -166,6 +168,15 @@ class LocalLLM:
             finish_reason=decoded.finish_reason,
             boolean_margins=decoded.boolean_margins,
         )
+
+    def _opening_ids(self, bias: Mapping[str, float] | None) -> dict[int, float]:
+        """``{word: logit}`` as ``{the word's first token: logit}``."""
+        ids: dict[int, float] = {}
+        for word, value in (bias or {}).items():
+            tokens = self._llm.tokenize(word.encode("utf-8"), add_bos=False, special=False)
+            if tokens:
+                ids[int(tokens[0])] = ids.get(int(tokens[0]), 0.0) + value
+        return ids
 
     # --- the cached prefix ----------------------------------------------------------------------
     def prime(self, messages: list[Message]) -> float:

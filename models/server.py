@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -125,7 +125,9 @@ class ServerLLM:
         schema: JsonSchema | None = None,
         max_tokens: int = 256,
         on_text: Callable[[str], None] | None = None,
+        opening_bias: Mapping[str, float] | None = None,
     ) -> Generation:
+        # ``opening_bias`` is not sent: the server's logit_bias would apply at every step.
         url = f"{self.base_url}/chat/completions"
         payload: dict[str, Any] = {
             "messages": messages,

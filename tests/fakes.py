@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,9 +42,10 @@ class ScriptedLLM:
         schema: dict[str, Any] | None = None,
         max_tokens: int = 256,
         on_text: Callable[[str], None] | None = None,
+        opening_bias: Mapping[str, float] | None = None,
     ) -> Generation:
         assert schema is not None
-        call = {"messages": messages, "schema": schema}
+        call = {"messages": messages, "schema": schema, "opening_bias": dict(opening_bias or {})}
         self.calls.append(call)
         text = json.dumps(self.reply(call))
         if on_text is not None:

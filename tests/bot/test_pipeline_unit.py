@@ -571,6 +571,19 @@ def test_a_bare_verdict_gets_its_reason(text, expected):
     assert with_reason(text, "Q.") == expected
 
 
+def test_only_a_yes_no_question_asks_the_model_to_be_sure_of_yes(article, passages):
+    pipeline, llm = make(
+        article,
+        hits_for(passages, "II"),
+        lambda s: {"answer": "No.", "answerable": True},
+        min_yes_margin=2.5,
+    )
+    pipeline.answer("Does Alipay explore digital-physical integration?")
+    pipeline.answer("What does FinTech shift to?")
+    pipeline.answer("Should apps target consumers or businesses?")  # a choice, not yes/no
+    assert [call["opening_bias"] for call in llm.calls] == [{"Yes": -2.5}, {}, {}]
+
+
 def test_a_model_answer_that_the_article_does_not_say_is_a_refusal(article, passages):
     pipeline, _ = make(
         article,

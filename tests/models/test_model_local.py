@@ -128,6 +128,26 @@ def test_greedy_output_is_deterministic(
     assert again.text == first.text
 
 
+def test_opening_bias_moves_the_first_word_of_the_answer_only(smollm2: LocalLLM, ask: Ask) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "string", "maxLength": 80}},
+        "required": ["answer"],
+        "additionalProperties": False,
+    }
+    plain = validated(smollm2.complete(ask(QUESTIONS[0]), schema=schema, max_tokens=30), schema)
+    pushed = validated(
+        smollm2.complete(
+            ask(QUESTIONS[0]), schema=schema, max_tokens=30, opening_bias={"Banana": 100.0}
+        ),
+        schema,
+    )
+    assert not plain["answer"].startswith("Banana")
+    assert pushed["answer"].startswith("Banana")
+    # Only the first step: the word is not forced again and again.
+    assert pushed["answer"].count("Banana") < 3
+
+
 def test_max_tokens_stops_with_length(smollm2: LocalLLM, ask: Ask) -> None:
     gen = smollm2.complete(ask("Tell me everything about Alipay."), max_tokens=3)
     assert gen.finish_reason == "length"
