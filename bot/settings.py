@@ -190,7 +190,11 @@ class Settings(BaseSettings):
     n_ctx: int = Field(default=4096, ge=512, le=32768, description="LLM context size, tokens.")
     n_batch: int = Field(default=512, ge=8, le=4096, description="Prompt batch size, tokens.")
     max_answer_tokens: int = Field(
-        default=160, ge=16, le=2048, description="Longest generated answer, tokens."
+        default=100,
+        ge=16,
+        le=2048,
+        description="Longest generated answer, tokens; an answer cut off here loses its last, "
+        "broken sentence.",
     )
     max_question_chars: int = Field(
         default=1000, ge=10, le=10000, description="Longest question accepted, characters."

@@ -34,6 +34,7 @@ class ScriptedLLM:
     name: str = "scripted"
     margins: dict[str, float] = field(default_factory=dict)
     calls: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str = "stop"  # "length": as if the token budget ran out
 
     def complete(
         self,
@@ -51,7 +52,7 @@ class ScriptedLLM:
         if on_text is not None:
             for i in range(0, len(text), 3):
                 on_text(text[i : i + 3])
-        return Generation(text, 100, 20, 90, 5.0, 50.0, "stop", dict(self.margins))
+        return Generation(text, 100, 20, 90, 5.0, 50.0, self.finish_reason, dict(self.margins))
 
     def prime(self, messages: list[dict[str, str]]) -> float:
         return 0.0

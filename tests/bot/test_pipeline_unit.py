@@ -584,6 +584,19 @@ def test_only_a_yes_no_question_asks_the_model_to_be_sure_of_yes(article, passag
     assert [call["opening_bias"] for call in llm.calls] == [{"Yes": -2.5}, {}, {}]
 
 
+def test_an_answer_cut_off_by_the_token_budget_loses_its_broken_sentence(article, passages):
+    pipeline, llm = make(
+        article,
+        hits_for(passages, "II"),
+        lambda s: {"answer": "FinTech shifts to the B-end. It does so because the", "answerable": True},
+    )
+    llm.finish_reason = "length"
+    assert pipeline.answer("What does FinTech shift to?").text == "FinTech shifts to the B-end."
+    llm.finish_reason = "stop"
+    pipeline.cache.clear()
+    assert pipeline.answer("What does FinTech shift to?").text.endswith("because the")
+
+
 def test_a_model_answer_that_the_article_does_not_say_is_a_refusal(article, passages):
     pipeline, _ = make(
         article,
