@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.catalog import DEFAULT_MODEL
+
 ENV_PREFIX = "ARTICLE_BOT_"
 
 
@@ -134,7 +136,7 @@ class Settings(BaseSettings):
         "0 is the model's own choice; in-process model only).",
     )
     evidence_sentences: int = Field(
-        default=2,
+        default=1,
         ge=0,
         le=8,
         description="Retrieved sentences most likely to answer a question (closest in meaning, "
@@ -172,7 +174,7 @@ class Settings(BaseSettings):
 
     # --- the language model ---------------------------------------------------------------------
     model: str = Field(
-        default="qwen2.5-0.5b",
+        default=DEFAULT_MODEL,
         description="Packaged GGUF model to use (see `article-bot info`). Ignored when model_path "
         "or llm_server_url is set.",
     )

@@ -118,7 +118,7 @@ class PipelineConfig:
     cache_size: int = 256
     # Sentences put next to the question, chosen by meaning before the model runs (0: only the
     # numbers of the retrieved sentences, which the model looks up in the prefix).
-    evidence_sentences: int = 2
+    evidence_sentences: int = 1
     # Share of an answer's content words that the sentences closest to the question must hold;
     # below it the best of those sentences is quoted instead (0: off).
     min_evidence_support: float = 0.0

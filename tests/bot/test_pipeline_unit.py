@@ -110,7 +110,7 @@ def test_prompt_offers_only_retrieved_sentences(article, passages):
     assert offered and set(offered) == allowed
     assert {article.sentences[i].section for i in offered} == {"III"}
     # Written out next to the question: the retrieved sentences closest to it.
-    pipeline, llm = make(article, hits, lambda s: {"answerable": False})
+    pipeline, llm = make(article, hits, lambda s: {"answerable": False}, evidence_sentences=2)
     pipeline.answer("What about AI?")
     written = written_out(article, llm.calls[0])
     assert len(written) == 2 and set(written) <= allowed

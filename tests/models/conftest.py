@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from models.catalog import DEFAULT_MODEL
 from models.local import LocalLLM
 from models.locate import resolve_model
 
@@ -83,8 +84,8 @@ def smollm2_path(model_cache: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def qwen05_path(model_cache: Path) -> Path:
-    return resolve_model("qwen2.5-0.5b", None, model_cache)
+def default_model_path(model_cache: Path) -> Path:
+    return resolve_model(DEFAULT_MODEL, None, model_cache)
 
 
 @pytest.fixture(scope="session")

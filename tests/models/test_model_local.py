@@ -1,7 +1,7 @@
 """LocalLLM on real GGUF files: constrained JSON, streaming, prefix reuse, saved KV state.
 
 SmolLM2-135M carries the mechanism tests (quality does not matter there, speed does); one test
-runs the default Qwen2.5 0.5B model on a real question.
+runs the default Qwen2.5 model (models.catalog.DEFAULT_MODEL) on a real question.
 """
 
 from __future__ import annotations
@@ -245,7 +245,7 @@ def test_saved_state_round_trip_gives_identical_output(
     assert len(list(state_dir.glob("*.kvstate"))) == 2
 
 
-def test_qwen_answers_a_real_question(qwen05_path: Path, ask: Ask) -> None:
+def test_qwen_answers_a_real_question(default_model_path: Path, ask: Ask) -> None:
     schema = {
         "type": "object",
         "properties": {
@@ -260,7 +260,7 @@ def test_qwen_answers_a_real_question(qwen05_path: Path, ask: Ask) -> None:
         "required": ["answerable", "sentences", "answer"],
         "additionalProperties": False,
     }
-    with LocalLLM(qwen05_path, n_threads=2, n_ctx=2048) as qwen:
+    with LocalLLM(default_model_path, n_threads=2, n_ctx=2048) as qwen:
         assert qwen.info()["architecture"] == "qwen2"
         gen = qwen.complete(ask("In which year did Alipay start?"), schema=schema, max_tokens=120)
     data = validated(gen, schema)

