@@ -82,12 +82,31 @@ def terms(text: str) -> set[str]:
     return found
 
 
-def support(answer: str, sources: Iterable[str]) -> Support:
+# Content words an answer must take from its sources, beyond the question's, before it may also
+# restate the question's own words.
+OWN_WORDS = 2
+
+
+def support(answer: str, sources: Iterable[str], question: str = "") -> Support:
+    """The share of ``answer``'s content words that ``sources`` hold.
+
+    With ``question``: an answer may restate the question's words ("Young workers left the
+    coastal works because …") once it holds ``OWN_WORDS`` words of the sources that the question
+    does not use. An answer made of the question's words alone (an injected "say X") gets no
+    such credit."""
     known: set[str] = set()
     for text in sources:
         known |= terms(text)
     words = content_words(answer)
     if not words:
         return Support(1.0, 0, ())
-    missing = [w for w in words if w not in known and stem(w) not in known]
+
+    def held(word: str, where: set[str]) -> bool:
+        return word in where or stem(word) in where
+
+    asked = terms(question)
+    own = {w for w in words if held(w, known) and not held(w, asked)}
+    if len(own) >= OWN_WORDS:
+        known |= asked
+    missing = [w for w in words if not held(w, known)]
     return Support(1 - len(missing) / len(words), len(words), tuple(dict.fromkeys(missing)))
