@@ -132,7 +132,7 @@ class Settings(BaseSettings):
         ge=0.0,
         le=20.0,
         description='A yes/no question is answered "Yes" only when the model prefers "Yes" to '
-        "its next choice by at least this many logits (the default model leans to \"Yes\"; "
+        'its next choice by at least this many logits (the default model leans to "Yes"; '
         "0 is the model's own choice; in-process model only).",
     )
     evidence_sentences: int = Field(

@@ -588,13 +588,13 @@ def test_an_answer_cut_off_by_the_token_budget_loses_its_broken_sentence(article
     pipeline, llm = make(
         article,
         hits_for(passages, "II"),
-        lambda s: {"answer": "FinTech shifts to the B-end. It does so because the", "answerable": True},
+        lambda s: {"answer": "FinTech shifts to the B-end. It does so as the", "answerable": True},
     )
     llm.finish_reason = "length"
     assert pipeline.answer("What does FinTech shift to?").text == "FinTech shifts to the B-end."
     llm.finish_reason = "stop"
     pipeline.cache.clear()
-    assert pipeline.answer("What does FinTech shift to?").text.endswith("because the")
+    assert pipeline.answer("What does FinTech shift to?").text.endswith("as the")
 
 
 def test_a_model_answer_that_the_article_does_not_say_is_a_refusal(article, passages):
