@@ -859,6 +859,10 @@ class AnswerPipeline:
         says and the claims check reads the sentence the answer came from."""
         if not offered:
             return None
+        if not content_words(text):
+            # A bare "Yes" or "No" has no words to match: it is cited to the sentence most
+            # likely to answer the question, by the measure that chose the model's evidence.
+            return self.ranker.closest(query, offered, 1)[0]
         holds = [support(text, [self._article_lines[i]]).ratio for i in offered]
         scores = self.ranker.scores(query, text, offered)
         order = sorted(range(len(offered)), key=lambda j: -scores[j])

@@ -157,3 +157,30 @@ def test_a_name_in_the_question_is_no_subject_for_a_bare_figure(article: Article
     # "Emmet" (and its stem) must not count as what the question asks about.
     answer = ask(article, "In what year did Walter Emmets die?", "1518")
     assert answer.refused
+
+
+FERRY = """\
+# The Ferrymen of Sallow
+
+The ferrymen of Sallow ran the boats across the river Tarn.
+
+## The hall
+
+The ferrymen's hall stood by the river. The hall of the ferrymen was rebuilt after the flood of \
+the river.
+
+## Stone
+
+Its walls were of grey stone carried by cart from the quarries at Denby, Rell and Oston over \
+many summers, with lime, sand, timber and slate for the roof and the floors.
+"""
+
+
+def test_a_bare_verdict_is_cited_to_the_sentence_most_likely_to_answer() -> None:
+    # "Yes" has no words to match: the sentence that shares the most common words ("ferrymen",
+    # "hall") is not the one that answers; the one with the question's rare word ("stone") is.
+    ferry = parse_article(FERRY, "ferry.md")
+    answer = ask(ferry, "Was the ferrymen's hall built of stone?", "Yes")
+    assert not answer.refused
+    assert answer.sections == ("Stone",)
+    assert answer.text.startswith("Yes. The article says:")
