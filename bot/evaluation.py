@@ -26,7 +26,7 @@ from typing import Any
 
 from bot.answering import Answer, Answerer, sentence_text
 from bot.answering.facts import claims, full_names, misattributed, tidy, unsupported_claims
-from bot.answering.grounding import support
+from bot.answering.grounding import number_forms, support
 from index.article import Article
 
 # The quality the bot is held to; `eval` marks each measure against it.
@@ -96,9 +96,25 @@ def load_questions(path: str | Path | None = None) -> list[EvalQuestion]:
     return questions
 
 
+def _spellings(fact: str) -> set[str]:
+    """``fact`` and its spellings with one number written the other way ("two miles", "2 miles"):
+    an answer that writes the figure differently still states it."""
+    words = fact.split(" ")
+    found = {fact}
+    for i, word in enumerate(words):
+        for form in number_forms(word):
+            found.add(" ".join([*words[:i], form, *words[i + 1 :]]))
+    return found
+
+
 def _contains_any(text: str, alternatives: str) -> bool:
     low = text.lower()
-    return any(alt.strip().lower() in low for alt in alternatives.split("|") if alt.strip())
+    return any(
+        spelling in low
+        for alt in alternatives.split("|")
+        if alt.strip()
+        for spelling in _spellings(alt.strip().lower())
+    )
 
 
 def _ratio(num: int, den: int) -> float | None:

@@ -233,3 +233,11 @@ def test_eval_command_runs_a_question_file_against_the_chosen_article(
     assert "Evaluated 35 questions" in out
     assert re.search(r"almost-answerable refused +1\.000\b", out)
     assert re.search(r"answerable answered correctly +0\.000\b", out)
+
+
+def test_a_key_fact_counts_however_its_number_is_written():
+    from bot.evaluation import _contains_any
+
+    assert _contains_any("The crossing is 2 miles long.", "two miles")
+    assert _contains_any("It had forty-two members.", "42 members|42")
+    assert not _contains_any("The crossing is 3 miles long.", "two miles")
