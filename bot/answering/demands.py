@@ -46,11 +46,23 @@ _DATE_ASKED = re.compile(
 )
 
 
+# "Which port did the guild not use?" asks for an exception, which a sentence must state with a
+# negation of its own; a question that asks "not" of a sentence that states none is one the
+# article almost answers ("Which port did it use?") but does not.
+_WH_QUESTION = re.compile(r"^\W*(?:what|which|who|whom|whose|when|where|why|how)\b", re.IGNORECASE)
+_NEGATION_TEXT = """\
+    not never no nor neither none nobody nothing nowhere without lack lacked lacks lacking
+    cannot failed fail fails refused refuse except instead only"""
+_NEGATIONS = frozenset(_NEGATION_TEXT.split())
+_ASKED_NEGATION = frozenset({"not", "never", "neither", "nor"})
+
+
 @dataclass(frozen=True)
 class Demand:
-    """One kind of fact a question asks for: a figure, a date, or a stated superlative."""
+    """One kind of fact a question asks for: a figure, a date, a stated superlative, or an
+    exception (a negation)."""
 
-    kind: str  # "figure" | "date" | "superlative"
+    kind: str  # "figure" | "date" | "superlative" | "negation"
     word: str = ""  # for "superlative": the word the sentence must state ("longest")
 
     def unmet(self) -> str:
@@ -59,6 +71,8 @@ class Demand:
             return "The article doesn't give that figure."
         if self.kind == "date":
             return "The article doesn't say when."
+        if self.kind == "negation":
+            return "The article doesn't say that."
         return f"The article doesn't say which is the {self.word}."
 
 
@@ -80,6 +94,10 @@ def demands(question: str) -> list[Demand]:
     if _DATE_ASKED.search(question):
         found.append(Demand("date"))
     words = _words(question)
+    if _WH_QUESTION.match(question) and any(
+        w in _ASKED_NEGATION or w.endswith("n't") for w in words
+    ):
+        found.append(Demand("negation"))
     for i, word in enumerate(words):
         if _is_superlative(word):
             found.append(Demand("superlative", word))
@@ -124,6 +142,8 @@ def met(demand: Demand, sentence: str, question: str = "") -> bool:
         return _has_figure(words)
     if demand.kind == "date":
         return _has_date(words)
+    if demand.kind == "negation":
+        return any(w in _NEGATIONS or w.endswith("n't") for w in _words(sentence))
     words = _words(sentence)
     wanted = demand.word.split()
     stem = wanted[-1][:-3] if wanted[-1].endswith("est") else wanted[-1]

@@ -59,3 +59,19 @@ def test_a_superlative_the_question_gives_is_met_by_the_sentence_that_states_it(
 def test_unmet_demands_say_what_the_article_does_not() -> None:
     assert Demand("date").unmet() == "The article doesn't say when."
     assert "largest" in Demand("superlative", "largest").unmet()
+
+
+def test_a_question_asking_for_an_exception_needs_a_sentence_with_a_negation() -> None:
+    question = "Which port did the guild not keep a warehouse in?"
+    assert Demand("negation") in demands(question)
+    [negation] = [d for d in demands(question) if d.kind == "negation"]
+    assert not met(negation, "The guild kept a warehouse in Arnholm.", question)
+    assert met(negation, "The guild never kept a warehouse in Tarrow.", question)
+    assert met(negation, "It didn't keep one in Tarrow.", question)
+    assert negation.unmet() == "The article doesn't say that."
+
+
+def test_only_a_wh_question_asks_for_an_exception() -> None:
+    # A yes/no question with "not" asks whether, and is answered yes or no.
+    assert not any(d.kind == "negation" for d in demands("Did the guild not keep a warehouse?"))
+    assert not any(d.kind == "negation" for d in demands("Which port did the guild use?"))
