@@ -85,7 +85,9 @@ def forced_opening(schema: JsonSchema | None) -> str:
         return ""
     name, spec = next(iter(properties.items()))
     plain = isinstance(spec, dict) and spec.get("type") == "string"
-    if name not in required or not plain or "pattern" in spec or "enum" in spec:
+    # A pattern bounds the string's characters, not its opening quote: the grammar still
+    # begins the reply this way (and the caller checks that it accepts it).
+    if name not in required or not plain or "enum" in spec:
         return ""
     return "{" + json.dumps(name) + ': "'
 

@@ -170,13 +170,22 @@ class LocalLLM:
         )
 
     def _opening_ids(self, bias: Mapping[str, float] | None) -> dict[int, float]:
-        """``{word: logit}`` as ``{the word's first token: logit}``."""
+        """``{word: logit}`` as ``{the word's first token, and each single token that spells a
+        start of it: logit}``: a grammar that spells "Yes" as "Ye" "s" must not let the model
+        write the word past its bias."""
         ids: dict[int, float] = {}
         for word, value in (bias or {}).items():
-            tokens = self._llm.tokenize(word.encode("utf-8"), add_bos=False, special=False)
-            if tokens:
-                ids[int(tokens[0])] = ids.get(int(tokens[0]), 0.0) + value
+            starts = {
+                int(t[0])
+                for n in range(1, len(word) + 1)
+                if len(t := self._tokens(word[:n])) == 1 or (n == len(word) and t)
+            }
+            for token in starts:
+                ids[token] = ids.get(token, 0.0) + value
         return ids
+
+    def _tokens(self, text: str) -> list[int]:
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     # --- the cached prefix ----------------------------------------------------------------------
     def prime(self, messages: list[Message]) -> float:

@@ -124,7 +124,12 @@ def passages_system_prompt() -> str:
     )
 
 
-def answer_schema() -> dict[str, Any]:
+# A yes/no question's answer opens with the article's answer, then may say why: the grammar
+# leaves the model no other first words.
+YES_NO_PATTERN = '^(Yes|No|The article doesn\'t say)([^a-zA-Z"\\\\][^"\\\\]*)?$'
+
+
+def answer_schema(yes_no: bool = False) -> dict[str, Any]:
     """JSON schema of the model's reply: an answer and the model's own judgement of whether the
     article answers the question.
 
@@ -133,10 +138,14 @@ def answer_schema() -> dict[str, Any]:
     model names no sources: the pipeline cites a retrieved sentence it chooses itself
     (``bot.answering.citing``), so no citation can come from the model.
     """
+    answer: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": ANSWER_MAX_CHARS}
+    if yes_no:
+        # The converter drops length bounds beside a pattern; max_tokens still bounds it.
+        answer = {"type": "string", "pattern": YES_NO_PATTERN}
     return {
         "type": "object",
         "properties": {
-            "answer": {"type": "string", "minLength": 1, "maxLength": ANSWER_MAX_CHARS},
+            "answer": answer,
             "answerable": {"type": "boolean"},
         },
         "required": ["answer", "answerable"],
@@ -200,6 +209,7 @@ def build_prompt(
     *,
     article_in_prefix: bool = True,
     evidence: Sequence[int] = (),
+    yes_no: bool = False,
 ) -> PromptParts:
     offered = tuple(sorted(set(offered)))
     if evidence:
@@ -223,6 +233,6 @@ def build_prompt(
     return PromptParts(
         system=system,
         user=user,
-        schema=answer_schema(),
+        schema=answer_schema(yes_no),
         offered=offered,
     )

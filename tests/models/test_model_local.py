@@ -7,6 +7,7 @@ runs the default Qwen2.5 model (models.catalog.DEFAULT_MODEL) on a real question
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,23 @@ def test_schema_output_always_parses_and_validates(
         # Greedy decoding chose the value with the larger logit: the margin says which.
         assert set(gen.boolean_margins) == {"answerable"}
         assert (gen.boolean_margins["answerable"] > 0) == data["answerable"]
+
+
+def test_a_yes_no_answer_opens_with_the_verdict_the_grammar_allows(
+    smollm2: LocalLLM, ask: Ask
+) -> None:
+    from bot.answering.prompt import answer_schema
+
+    schema = answer_schema(yes_no=True)
+    for bias in (None, {"Yes": -100.0}, {"Yes": -100.0, "No": -100.0}):
+        gen = smollm2.complete(
+            ask("Is the sky green?"), schema=schema, max_tokens=60, opening_bias=bias
+        )
+        answer = json.loads(gen.text)["answer"]
+        assert re.match(r"(Yes|No|The article doesn't say)\b", answer), answer
+        # The bias reaches the answer's first word however the grammar spells it.
+        assert not (bias and answer.startswith("Yes")), answer
+        assert not (bias and "No" in bias and answer.startswith("No")), answer
 
 
 def test_enum_const_oneof_and_bounded_arrays(smollm2: LocalLLM, ask: Ask) -> None:

@@ -116,7 +116,11 @@ def test_forced_opening_of_an_object_whose_first_field_is_a_plain_string() -> No
     }
     assert forced_opening(answer) == '{"answer": "'
     assert forced_opening({**answer, "additionalProperties": True}) == ""
+    # A yes/no answer's pattern still opens the same way, so the answer's first token is the
+    # first one decoded (and the one the opening bias reaches).
     patterned = {**answer, "properties": {"answer": {"type": "string", "pattern": "^Y"}}}
-    assert forced_opening(patterned) == ""
+    assert forced_opening(patterned) == '{"answer": "'
+    enumerated = {**answer, "properties": {"answer": {"type": "string", "enum": ["Y"]}}}
+    assert forced_opening(enumerated) == ""
     assert forced_opening({**answer, "required": ["answerable"]}) == ""
     assert forced_opening(None) == ""
