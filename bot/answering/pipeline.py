@@ -448,7 +448,6 @@ class AnswerPipeline:
             history,
             article_in_prefix=self.article_in_prefix,
             evidence=evidence[: self.config.evidence_sentences],
-            yes_no=is_yes_no_question(stripped),
         )
         streamer = JsonStringFieldStreamer("answer")
         first_text: list[float] = []

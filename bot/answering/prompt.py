@@ -124,12 +124,7 @@ def passages_system_prompt() -> str:
     )
 
 
-# A yes/no question's answer opens with the article's answer, then may say why: the grammar
-# leaves the model no other first words.
-YES_NO_PATTERN = '^(Yes|No|The article doesn\'t say)([^a-zA-Z"\\\\][^"\\\\]*)?$'
-
-
-def answer_schema(yes_no: bool = False) -> dict[str, Any]:
+def answer_schema() -> dict[str, Any]:
     """JSON schema of the model's reply: an answer and the model's own judgement of whether the
     article answers the question.
 
@@ -138,14 +133,10 @@ def answer_schema(yes_no: bool = False) -> dict[str, Any]:
     model names no sources: the pipeline cites a retrieved sentence it chooses itself
     (``bot.answering.citing``), so no citation can come from the model.
     """
-    answer: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": ANSWER_MAX_CHARS}
-    if yes_no:
-        # The converter drops length bounds beside a pattern; max_tokens still bounds it.
-        answer = {"type": "string", "pattern": YES_NO_PATTERN}
     return {
         "type": "object",
         "properties": {
-            "answer": answer,
+            "answer": {"type": "string", "minLength": 1, "maxLength": ANSWER_MAX_CHARS},
             "answerable": {"type": "boolean"},
         },
         "required": ["answer", "answerable"],
@@ -209,7 +200,6 @@ def build_prompt(
     *,
     article_in_prefix: bool = True,
     evidence: Sequence[int] = (),
-    yes_no: bool = False,
 ) -> PromptParts:
     offered = tuple(sorted(set(offered)))
     if evidence:
@@ -233,6 +223,6 @@ def build_prompt(
     return PromptParts(
         system=system,
         user=user,
-        schema=answer_schema(yes_no),
+        schema=answer_schema(),
         offered=offered,
     )

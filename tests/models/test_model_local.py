@@ -56,12 +56,17 @@ def test_schema_output_always_parses_and_validates(
         assert (gen.boolean_margins["answerable"] > 0) == data["answerable"]
 
 
-def test_a_yes_no_answer_opens_with_the_verdict_the_grammar_allows(
+def test_an_opening_bias_reaches_a_patterned_answer_however_the_grammar_spells_it(
     smollm2: LocalLLM, ask: Ask
 ) -> None:
-    from bot.answering.prompt import answer_schema
-
-    schema = answer_schema(yes_no=True)
+    # A pattern opens the answer with a verdict; the grammar spells "Yes" as "Ye" "s".
+    verdict = r"^(Yes|No|The article doesn't say)([^a-zA-Z\"\\][^\"\\]*)?$"
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "string", "pattern": verdict}},
+        "required": ["answer"],
+        "additionalProperties": False,
+    }
     for bias in (None, {"Yes": -100.0}, {"Yes": -100.0, "No": -100.0}):
         gen = smollm2.complete(
             ask("Is the sky green?"), schema=schema, max_tokens=60, opening_bias=bias
