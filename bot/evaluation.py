@@ -245,12 +245,12 @@ def score(
                 for quote in quotes_text[:1]
                 for w in misattributed(a.text, quote, known_names=known)
             ]
-            # A name whose deed the quote does not hold at all is not borne out either: the
-            # quote carries under half of the answer's words.
+            # A name whose deed the quotes do not hold at all is not borne out either: the
+            # quotes carry under half of the answer's words.
             if (
                 quotes_text
                 and claims(a.text, known).names
-                and support(a.text, quotes_text[:1]).ratio < 0.5
+                and support(a.text, quotes_text).ratio < 0.5
             ):
                 wrong.append("not borne out by its quote")
             if wrong and a.basis == "model":

@@ -198,8 +198,11 @@ def _clauses(text: str, known: Sequence[str]) -> list[tuple[set[str], set[str]]]
     return [(set(claims(clause, known).names), terms(clause)) for clause in _CLAUSE.split(text)]
 
 
-def misattributed(answer: str, source: str, *, known_names: Iterable[str] = ()) -> list[str]:
-    """Words the answer gives to a name that the source gives only to other names.
+def misattributions(
+    answer: str, source: str, *, known_names: Iterable[str] = ()
+) -> list[tuple[frozenset[str], str]]:
+    """Words the answer gives to names that the source gives only to other names, as (the
+    answer clause's names, the word).
 
     Clause by clause: a content word of an answer clause that names someone must, in the source,
     stand in a clause of one of those names or of nobody. "Acme's ecosystem provides users"
@@ -209,7 +212,7 @@ def misattributed(answer: str, source: str, *, known_names: Iterable[str] = ()) 
     """
     known = list(known_names)
     source_clauses = _clauses(source, known)
-    wrong: list[str] = []
+    wrong: list[tuple[frozenset[str], str]] = []
     for clause in _CLAUSE.split(answer):
         names = set(claims(clause, known).names)
         if not names:
@@ -221,8 +224,16 @@ def misattributed(answer: str, source: str, *, known_names: Iterable[str] = ()) 
             holders = [n for n, w in source_clauses if keys & w]
             if not holders or any(not n or n & names for n in holders):
                 continue
-            wrong.append(f"{'/'.join(sorted(names))}: {word}")
+            wrong.append((frozenset(names), word))
     return list(dict.fromkeys(wrong))
+
+
+def misattributed(answer: str, source: str, *, known_names: Iterable[str] = ()) -> list[str]:
+    """``misattributions`` written out: "names: word" for each."""
+    return [
+        f"{'/'.join(sorted(names))}: {word}"
+        for names, word in misattributions(answer, source, known_names=known_names)
+    ]
 
 
 def names_missing(

@@ -35,6 +35,7 @@ from bot.answering.facts import (
     full_names,
     is_yes_no_question,
     misattributed,
+    misattributions,
     names_missing,
     stands_for,
     tidy,
@@ -86,6 +87,17 @@ _SAYS_UNSAID = re.compile(
     r"^\W*(?:the )?article (?:doesn't|does not|did not|didn't) (?:say|mention|state|answer)",
     re.IGNORECASE,
 )
+
+
+def _is_figure_word(word: str) -> bool:
+    return any(c.isdigit() for c in word) or bool(number_forms(word))
+
+
+_ASKS_REASON = re.compile(r"^\W*(?:why|how)\b", re.IGNORECASE)
+# Where an answer turns to a new subject: "…, and Miriam Hale led …", "…; the county …".
+_NEW_SUBJECT = re.compile(r",?\s+and\s+(?=[A-Z])|;\s+")
+# Clauses of an answer that may each be cited to a sentence of their own.
+MAX_PARTS = 3
 
 
 class Retrieves(Protocol):
@@ -186,6 +198,12 @@ BARE_FIGURE_SHARE = 0.3
 # relevance gate on words alone. On three articles' question sets the off-topic questions used
 # at most 0.30, and answerable ones that scored low in meaning 0.59 to 1.0.
 ON_TOPIC_WORD_SHARE = 0.5
+# The same share for a bare answer that names someone or something, in at most ``BARE_WORDS``
+# words not in the question. On two articles' question sets, such answers to almost-answerable
+# questions came from sentences using 0.0-0.11 of it, right ones from sentences using 0.41 and
+# more.
+BARE_ANSWER_SHARE = 0.2
+BARE_WORDS = 3
 
 
 class AnswerPipeline:
@@ -646,11 +664,25 @@ class AnswerPipeline:
                 return self._quoting(question, holder, ranked, passages, timings, usage)
             return refusal("unsupported")
         basis = "model"
+        sources = [chosen]
         if self.config.check_claims:
-            held, chosen = self._hold_claims(text, chosen, ranked, query, question)
-            citations = self.citations_for([chosen], ranked)
+            held, sources, unsaid = self._hold_claims(text, chosen, ranked, query, question)
+            chosen = sources[0]
+            if unsaid is not None:
+                return self._quoting(
+                    question, chosen, ranked, passages, timings, usage, unsaid=unsaid
+                )
             basis = "model" if held == text else "quote"
             text = held
+            if basis == "model" and not is_yes_no_question(question):
+                carried = self._carried_by(text, sources, ranked)
+                if carried is None:
+                    # A synthesis whose words its quotes do not hold would look checked
+                    # without being so: the sentence it is cited to, quoted, is checked.
+                    log.info("answer not carried by its quotes: quoting its sentence")
+                    return self._quoting(question, chosen, ranked, passages, timings, usage)
+                sources = carried
+            citations = self.citations_for(sources, ranked)
         named = (
             bare_names(text, self._names) if basis == "model" and self.config.check_claims else []
         )
@@ -663,7 +695,7 @@ class AnswerPipeline:
             return self._quoting(
                 question, chosen, ranked, passages, timings, usage, unsaid=NOT_SAID_OF_NAME
             )
-        ungiven = self._given_figures_missing(question, chosen)
+        ungiven = self._given_figures_missing(question, *sources)
         if ungiven:
             # "What did the guild sell in 1703?" answered from a sentence about 1794: the
             # question's own year or figure must be in the sentence (or beside it).
@@ -677,11 +709,11 @@ class AnswerPipeline:
                 usage,
                 unsaid=f"The article doesn't say that for {ungiven[0]}.",
             )
-        unmet = self._figure_off_subject(text, question, chosen) if basis == "model" else None
+        unmet = self._bare_off_subject(text, question, chosen) if basis == "model" else None
         if unmet is not None:
             # "1931" to "What year did Venn die?" from a sentence that says nothing of dying: a
-            # bare figure is only as good as its sentence's bearing on what is asked.
-            log.info("a bare figure cited to a sentence about something else")
+            # bare answer is only as good as its sentence's bearing on what is asked.
+            log.info("a bare answer cited to a sentence about something else")
             return self._quoting(question, chosen, ranked, passages, timings, usage, unsaid=unmet)
         if basis == "model" and self._names_only_the_asked(text, question):
             # "Who lent Ashby the money?" answered "Ashby lent the fraternity the money": the
@@ -703,43 +735,72 @@ class AnswerPipeline:
             basis=basis,
         )
 
-    def _given_figures_missing(self, question: str, chosen: int) -> list[str]:
-        """The figures written in digits in the question that neither the sentence, the
-        sentences beside it in its section, nor its section's title give."""
+    def _given_figures_missing(self, question: str, *cited: int) -> list[str]:
+        """The figures written in digits in the question that neither the cited sentences, the
+        sentences beside them in their sections, nor their sections' titles give."""
         # A decade ("the 1930s") is a span, not a figure a sentence repeats.
         given = [str(int(f)) for f in _GIVEN_FIGURE.findall(question)]
         if not given:
             return []
         sentences = self.article.sentences
-        section = sentences[chosen].section
-        near = [
-            self._article_lines[i]
-            for i in (chosen - 1, chosen, chosen + 1)
-            if 0 <= i < len(sentences) and sentences[i].section == section
-        ]
-        near.append(self.article.section(section).title)
+        near: list[str] = []
+        for chosen in cited:
+            section = sentences[chosen].section
+            near += [
+                self._article_lines[i]
+                for i in (chosen - 1, chosen, chosen + 1)
+                if 0 <= i < len(sentences) and sentences[i].section == section
+            ]
+            near.append(self.article.section(section).title)
         held = figures_in(" ".join(near))
         return [f for f in dict.fromkeys(given) if f not in held]
 
-    def _figure_off_subject(self, text: str, question: str, chosen: int) -> str | None:
-        """What the article does not say, when a figure or date question is answered with a bare
-        figure from a sentence that uses under ``BARE_FIGURE_SHARE`` of what the question asks
-        about (its words other than names and the asking phrase, rare words counting more)."""
-        asked_for = [d for d in demands(question) if d.kind in ("figure", "date")]
-        if not asked_for:
-            return None
+    def _asked_about(self, question: str) -> set[str]:
+        """What a question asks about: its words other than names, figures and the asking
+        phrase ("how many", "what year")."""
         named = {t for n in claims(question, self._names).names for t in (n, stem(n))}
         asked = terms(question) - asking_words(question)
-        asked = {w for w in asked if w not in named and not any(c.isdigit() for c in w)}
-        extra = [
-            w
-            for w in content_words(text)
-            if not any(c.isdigit() for c in w) and not number_forms(w) and not {w, stem(w)} & asked
-        ]
-        if not asked or len(extra) > 1 or self._figures_only(chosen):
+        return {w for w in asked if w not in named and not any(c.isdigit() for c in w)}
+
+    def _bare_off_subject(self, text: str, question: str, chosen: int) -> str | None:
+        """What the article does not say, when a bare answer (a figure, a name, a few words of
+        its own) comes from a sentence that uses too little of what the question asks about,
+        rare words counting more: under ``BARE_FIGURE_SHARE`` for a figure or date question,
+        under ``BARE_ANSWER_SHARE`` for any other. Such an answer states a fact only through
+        its sentence, and "Roger Tamsin" to "Who was the second honorary member?" from a
+        sentence about a gift states none."""
+        asked = self._asked_about(question)
+        if not asked or self._figures_only(chosen) or is_yes_no_question(question):
+            return None
+        asked_for = [d for d in demands(question) if d.kind in ("figure", "date")]
+        if asked_for:
+            extra = [
+                w
+                for w in content_words(text)
+                if not _is_figure_word(w) and not {w, stem(w)} & asked
+            ]
+            if len(extra) > 1:
+                return None
+            share = self.ranker.sentence_share(asked, chosen)
+            return asked_for[0].unmet() if share < BARE_FIGURE_SHARE else None
+        if _ASKS_REASON.match(question):
+            # A reason or a manner in a few words is a claim, held by the support checks.
+            return None
+        named = set(claims(text, self._names).names) - set(claims(question, self._names).names)
+        if not named or len(asked) < 2:
+            # A common word or a term ("focusing" to "What single word sums up …?") may answer
+            # from a sentence that paraphrases the whole question, and one asked word ("What
+            # are Acme and Globex doing?") is too little to judge by; a new name needs its
+            # deed there.
+            return None
+        given = terms(question)
+        own = [w for w in content_words(text) if not {w, stem(w)} & given]
+        if len(own) > BARE_WORDS:
             return None
         share = self.ranker.sentence_share(asked, chosen)
-        return asked_for[0].unmet() if share < BARE_FIGURE_SHARE else None
+        if share >= BARE_ANSWER_SHARE:
+            return None
+        return NOT_SAID_WHO if _WHO_DID.match(question) else NOT_SAID_OF_NAME
 
     def _names_only_the_asked(self, text: str, question: str) -> bool:
         """Whether a question asking who did something is answered with only its own names."""
@@ -811,31 +872,54 @@ class AnswerPipeline:
             basis=basis,
         )
 
-    def _wrong_claims(self, text: str, index: int, question: str) -> list[str]:
-        """Names of ``text`` that sentence ``index`` lacks or gives to someone else."""
-        source = self._article_lines[index]
+    def _lacking(self, text: str, index: int, question: str) -> list[str]:
+        """Names and figures of ``text`` that sentence ``index`` does not hold at all."""
         return unsupported_claims(
             text,
-            [source],
+            [self._article_lines[index]],
             known_names=self._names,
             also_allowed=question,
             article_names=self._full_names,
-        ) + misattributed(text, source, known_names=self._names)
+        )
+
+    def _wrong_claims(self, text: str, index: int, question: str) -> list[str]:
+        """Names of ``text`` that sentence ``index`` lacks or gives to someone else."""
+        source = self._article_lines[index]
+        return self._lacking(text, index, question) + misattributed(
+            text, source, known_names=self._names
+        )
+
+    def _asked_the_other_way(self, text: str, index: int, question: str) -> bool:
+        """Whether the answer gives a word to a name as the question does, while sentence
+        ``index`` gives it to another: "Who lent the guild money?" is not answered by a sentence
+        in which the guild lends."""
+        asked = terms(question)
+        asked_names = set(claims(question, self._names).names)
+        return any(
+            word in asked and names <= asked_names
+            for names, word in misattributions(
+                text, self._article_lines[index], known_names=self._names
+            )
+        )
 
     def _hold_claims(
         self, text: str, chosen: int, ranked: Sequence[int], query: str, question: str
-    ) -> tuple[str, int]:
+    ) -> tuple[str, list[int], str | None]:
         """The answer and its sentence, with every name the answer uses held by that sentence in
-        the same role.
+        the same role, or what the article does not say.
 
         A model that copies from a sentence naming two companies sometimes gives the deed to
         the wrong one; under a verified quote that looks checked. When the cited sentence does not
-        bear the answer's names out, the next-best offered sentences that do are cited instead;
-        failing that, the answer becomes the cited sentence itself, which cannot misstate it.
+        bear the answer's names out, the next-best offered sentences that do are cited instead.
+        Failing that, an answer that only gave a deed to the wrong one of the sentence's names
+        becomes the sentence itself, which cannot misstate it. An answer that needs a name the
+        sentence lacks, or that ties names to a deed the way the question does while the
+        sentence ties them the other way, answers what the article does not say: the third
+        value says so, and the sentence is what it says nearest.
         """
         wrong = self._wrong_claims(text, chosen, question)
         if not wrong:
-            return text, chosen
+            return text, [chosen], None
         scores = self.ranker.scores(query, text, ranked)
         order = sorted(range(len(ranked)), key=lambda j: -scores[j])
         for j in order[1 : 1 + CLAIM_ALTERNATIVES]:
@@ -847,10 +931,67 @@ class AnswerPipeline:
                 and not self._wrong_claims(text, ranked[j], question)
             ):
                 log.info("claims %s: cited sentence %d instead", wrong, ranked[j])
-                return text, ranked[j]
-        log.info("claims not borne out by the cited sentence (%s): quoting it", ", ".join(wrong))
+                return text, [ranked[j]], None
+        sources = self._parts_held(text, ranked, query, question)
+        if sources:
+            log.info("claims held clause by clause by sentences %s", sources)
+            return text, sources, None
+        log.info("claims not borne out by the cited sentence (%s)", ", ".join(wrong))
+        if self._lacking(text, chosen, question) or self._asked_the_other_way(
+            text, chosen, question
+        ):
+            return text, [chosen], NOT_SAID_OF_NAME
         (citation,) = self.citations_for([chosen], ranked)
-        return EXTRACTIVE.format(quote=citation.quote), chosen
+        return EXTRACTIVE.format(quote=citation.quote), [chosen], None
+
+    def _carried_by(
+        self, text: str, sources: Sequence[int], ranked: Sequence[int]
+    ) -> list[int] | None:
+        """The sentences that together hold at least ``CITED_SUPPORT`` of the answer's words: its
+        own, or its own and the offered sentence that adds the most; None when no such pair
+        does."""
+        lines = [self._article_lines[i] for i in sources]
+        if support(text, lines).ratio >= CITED_SUPPORT:
+            return list(sources)
+        section = self.article.sentences[sources[0]].section
+        ratios = {
+            i: support(text, [*lines, self._article_lines[i]]).ratio
+            for i in ranked
+            if i not in sources
+        }
+        enough = [i for i, r in ratios.items() if r >= CITED_SUPPORT]
+        if not enough:
+            return None
+        # A sentence of the same section first: a second section is cited only when needed.
+        best = max(enough, key=lambda i: (self.article.sentences[i].section == section, ratios[i]))
+        return [*sources, best]
+
+    def _parts_held(
+        self, text: str, ranked: Sequence[int], query: str, question: str
+    ) -> list[int] | None:
+        """A sentence for each clause of a two-part answer ("Marrow opened it, and Hale led the
+        rebuilding"), each carrying its clause with every name in its role; None when the
+        answer is one clause or some clause has no such sentence."""
+        parts = [p for p in _NEW_SUBJECT.split(text) if p.strip()]
+        if not 1 < len(parts) <= MAX_PARTS:
+            return None
+        sources: list[int] = []
+        for part in parts:
+            scores = self.ranker.scores(query, part, ranked)
+            order = sorted(range(len(ranked)), key=lambda j: -scores[j])
+            found = next(
+                (
+                    ranked[j]
+                    for j in order
+                    if support(part, [self._article_lines[ranked[j]]]).ratio >= CITED_SUPPORT
+                    and not self._wrong_claims(part, ranked[j], question)
+                ),
+                None,
+            )
+            if found is None:
+                return None
+            sources.append(found)
+        return list(dict.fromkeys(sources))
 
     def cited_sentence(self, text: str, offered: Sequence[int], query: str) -> int | None:
         """The offered sentence the answer is cited to: the closest in meaning to the question
@@ -879,7 +1020,16 @@ class AnswerPipeline:
                 if asked & self.ranker.sentence_terms[offered[j]] or self._figures_only(offered[j])
             ]
             giving = [j for j in about if figures <= figures_in(self._article_lines[offered[j]])]
-            carrying = [j for j in carrying if j in giving] or giving or about or carrying
+            # A sentence that carries the answer's own words and every figure of it is the
+            # answer's source even when it shares no word with the question ("Where did the
+            # money come from?" against "The council raised a loan of 9,000 pounds, …").
+            worded = len([w for w in content_words(text) if not _is_figure_word(w)]) >= 2
+            whole = [
+                j
+                for j in carrying
+                if worded and figures <= figures_in(self._article_lines[offered[j]])
+            ]
+            carrying = [j for j in carrying if j in giving] or giving or whole or about or carrying
         return offered[(carrying or order)[0]]
 
     def _figures_only(self, index: int) -> bool:

@@ -373,7 +373,10 @@ def _with_premises(article, hits, **config):
     pipeline, llm = make(
         article,
         hits,
-        lambda s: {"answer": "Alipay is building platforms.", "answerable": True},
+        lambda s: {
+            "answer": "Alipay reigns supreme in the mobile payment arena.",
+            "answerable": True,
+        },
         **config,
     )
     if pipeline.config.check_premises:
@@ -407,7 +410,7 @@ def test_a_premise_with_nothing_retrieved_to_correct_it_goes_to_the_model(articl
     pipeline, llm = _with_premises(article, hits_for(passages, "I"))
     answer = pipeline.answer("Why did Alipay adopt deepseek?")
     assert len(llm.calls) == 1
-    assert answer.text == "Alipay is building platforms."
+    assert answer.text == "Alipay reigns supreme in the mobile payment arena."
 
 
 def test_a_name_the_article_lacks_is_corrected_with_the_best_retrieved_sentence(article, passages):
@@ -647,3 +650,117 @@ def test_the_model_reads_quotation_marks_that_cannot_end_its_json_string(article
     assert quoted.text.replace('"', "") != quoted.text
     line = next(line for line in prefix.splitlines() if line.startswith(f"[{quoted.index}] "))
     assert '"' not in line and "“" in line and "”" in line
+
+
+def test_an_answer_resting_on_a_name_its_sentence_lacks_is_refused(article, passages):
+    # Section I never ties Tencent to an ecosystem: the answer brings in a name from elsewhere.
+    pipeline, _ = make(
+        article,
+        hits_for(passages, "I"),
+        lambda s: {
+            "answer": "Tencent's extensive ecosystem provided a continuous stream of users.",
+            "answerable": True,
+        },
+    )
+    answer = pipeline.answer("What provided a continuous stream of users?")
+    assert answer.refused and answer.refusal_reason == "not_said"
+    assert answer.text.startswith("The article doesn't say that. What it says:")
+    assert "Alibaba's extensive ecosystem" in answer.citations[0].quote
+
+
+def test_a_question_tying_a_deed_to_the_wrong_name_is_refused(article, passages):
+    # The question gives the ecosystem to Alipay, as the answer does; the sentence to Alibaba.
+    pipeline, _ = make(
+        article,
+        hits_for(passages, "I"),
+        lambda s: {"answer": "Alipay's extensive ecosystem provided users.", "answerable": True},
+    )
+    answer = pipeline.answer("What did Alipay's extensive ecosystem provide?")
+    assert answer.refused and answer.refusal_reason == "not_said"
+    assert "Alibaba's extensive ecosystem" in answer.citations[0].quote
+
+
+@pytest.fixture(scope="module")
+def causeway() -> Article:
+    return load_article(CAUSEWAY)
+
+
+def test_each_clause_of_a_two_part_answer_is_cited_to_its_own_sentence(causeway):
+    hits = [
+        Hit(passage=p, score=0.6, dense=0.6, keyword=0.0)
+        for p in make_passages(causeway)
+        if "opened on the 14th" in p.text or "led by the county surveyor" in p.text
+    ]
+    answer_text = "Agnes Marrow opened the causeway, and Miriam Hale led its rebuilding."
+    pipeline, _ = make(causeway, hits, lambda s: {"answer": answer_text, "answerable": True})
+    answer = pipeline.answer("Who opened the causeway, and who led its rebuilding after the storm?")
+    assert answer.text == answer_text and answer.basis == "model"
+    quotes = [c.quote for c in answer.citations]
+    assert len(quotes) == 2
+    assert "by Agnes Marrow herself" in quotes[0] and "Miriam Hale" in quotes[1]
+
+
+def test_an_answer_whose_figures_one_sentence_gives_is_cited_to_it(causeway):
+    hits = [
+        Hit(passage=p, score=0.6, dense=0.6, keyword=0.0)
+        for p in make_passages(causeway)
+        if "Money came from three sources" in p.text
+    ]
+    answer_text = (
+        "The town council raised a loan of 9,000 pounds, the island's oyster merchants gave "
+        "4,500 pounds, and the rest was promised by the county."
+    )
+    pipeline, _ = make(causeway, hits, lambda s: {"answer": answer_text, "answerable": True})
+    answer = pipeline.answer("Where did the money for the original causeway come from?")
+    assert not answer.refused, answer.text
+    assert "9,000 pounds" in answer.citations[0].quote
+
+
+def test_a_bare_name_from_a_sentence_about_something_else_is_refused(causeway):
+    hits = [
+        Hit(passage=p, score=0.6, dense=0.6, keyword=0.0)
+        for p in make_passages(causeway)
+        if "first proposed by Agnes Marrow" in p.text
+    ]
+    pipeline, _ = make(causeway, hits, lambda s: {"answer": "Agnes Marrow", "answerable": True})
+    refused = pipeline.answer("Who was the first woman elected to the Kellwick town council?")
+    assert refused.refused and refused.refusal_reason == "not_said"
+    assert "first proposed by Agnes Marrow" in refused.citations[0].quote
+    answered = pipeline.answer("Who first proposed the causeway?")
+    assert answered.text == "Agnes Marrow" and not answered.refused
+
+
+def test_an_answer_drawn_from_two_sentences_is_cited_to_both_or_quoted(article, passages):
+    pipeline, _ = make(article, hits_for(passages, "I"), lambda s: {"answer": "-"})
+    index = {s.text: s.index for s in article.sentences}
+    supreme = index[
+        "It's no exaggeration to say that Alipay reigns supreme in the mobile payment arena."
+    ]
+    ecosystem = next(i for t, i in index.items() if "Alibaba's extensive ecosystem" in t)
+    unrelated = next(i for t, i in index.items() if "Admittedly" in t)
+    text = (
+        "Alipay reigns supreme in the arena; Alibaba's ecosystem provided a continuous stream "
+        "of users and traffic."
+    )
+    assert pipeline._carried_by(text, [supreme], [supreme, unrelated, ecosystem]) == [
+        supreme,
+        ecosystem,
+    ]
+    assert pipeline._carried_by(text, [supreme], [supreme, unrelated]) is None
+    assert pipeline._carried_by("Alipay reigns supreme.", [supreme], [supreme]) == [supreme]
+
+
+def test_a_bare_answer_without_a_new_name_is_left_to_the_other_checks(causeway):
+    hits = [
+        Hit(passage=p, score=0.6, dense=0.6, keyword=0.0)
+        for p in make_passages(causeway)
+        if "first proposed by Agnes Marrow" in p.text
+    ]
+    # A common word can answer from a sentence that paraphrases the whole question.
+    pipeline, _ = make(causeway, hits, lambda s: {"answer": "A schoolteacher", "answerable": True})
+    answer = pipeline.answer("What was the occupation of the first woman on the council?")
+    assert answer.text == "A schoolteacher" and not answer.refused
+    # The question's own names are no new name to hold to the sentence.
+    pipeline, _ = make(causeway, hits, lambda s: {"answer": "Agnes Marrow", "answerable": True})
+    answer = pipeline.answer("What did Agnes Marrow do about the elections?")
+    assert answer.refusal_reason != "not_said"
