@@ -39,6 +39,15 @@ _FIGURE_ASKED = re.compile(
     r"|\bmarket share\b",
     re.IGNORECASE,
 )
+# An amount ("How many …", "How much …", "What price …") is not a year: "opened it in 1929"
+# does not say how much the council paid.
+_AMOUNT_ASKED = re.compile(
+    r"\bhow (?:many|much)\b|\bwhat (?:percentage|share|proportion|number|amount|sum|price)\b",
+    re.IGNORECASE,
+)
+_DATE_WORDS = frozenset(
+    {"in", "since", "until", "till", "by", "from", "to", "of", "after", "before", "between", "and"}
+)
 _DATE_ASKED = re.compile(
     r"\b(?:in )?(?:what|which) (?:year|month|decade|century|date)\b"
     r"|\bwhen (?:did|was|were|had)\b",
@@ -90,7 +99,7 @@ def demands(question: str) -> list[Demand]:
     """The kinds of fact ``question`` asks for that a sentence must hold to answer it."""
     found: list[Demand] = []
     if _FIGURE_ASKED.search(question):
-        found.append(Demand("figure"))
+        found.append(Demand("figure", "amount" if _AMOUNT_ASKED.search(question) else ""))
     if _DATE_ASKED.search(question):
         found.append(Demand("date"))
     words = _words(question)
@@ -120,6 +129,27 @@ def asking_words(question: str) -> set[str]:
     return found
 
 
+def _without_dated_years(words: list[str], given: set[str]) -> list[str]:
+    """``words`` less the question's own and the days and years that date something ("in 1929",
+    "9 March 1587"): what is left may state an amount."""
+    kept: list[str] = []
+    for i, word in enumerate(words):
+        if word in given:
+            continue
+        before = words[i - 1] if i else ""
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if _is_year(word) and (before in _DATE_WORDS or before in _MONTHS or before.isdigit()):
+            continue
+        if word.isdigit() and len(word) <= 2 and after in _MONTHS:
+            continue  # the day of "9 March"
+        kept.append(word)
+    return kept
+
+
+def _is_year(word: str) -> bool:
+    return word.isdigit() and len(word) == 4 and 1000 <= int(word) <= 2199
+
+
 def _has_figure(words: list[str]) -> bool:
     # "forty-two" is one word as written.
     return any(
@@ -139,6 +169,8 @@ def met(demand: Demand, sentence: str, question: str = "") -> bool:
     given = set(_words(question))
     words = [w for w in _words(sentence) if w not in given]
     if demand.kind == "figure":
+        if demand.word == "amount":
+            words = _without_dated_years(_words(sentence), given)
         return _has_figure(words)
     if demand.kind == "date":
         return _has_date(words)

@@ -75,3 +75,16 @@ def test_only_a_wh_question_asks_for_an_exception() -> None:
     # A yes/no question with "not" asks whether, and is answered yes or no.
     assert not any(d.kind == "negation" for d in demands("Did the guild not keep a warehouse?"))
     assert not any(d.kind == "negation" for d in demands("Which port did the guild use?"))
+
+
+def test_an_amount_is_not_met_by_a_year_that_dates_something() -> None:
+    question = "How much did the council pay for the hall in 1922?"
+    [amount] = demands(question)
+    assert amount == Demand("figure", "amount")
+    assert not met(amount, "The council bought the hall in 1922 and opened it in 1929.", question)
+    assert not met(amount, "It burned on 9 March 1587, between 1585 and 1590.", question)
+    assert met(amount, "The council paid 140 pounds for the hall in 1922.", question)
+    assert met(amount, "It paid half its price.", question)
+    # "How long" may be answered with years.
+    [span] = demands("How long did Pellam hold the office?")
+    assert span == Demand("figure") and met(span, "He held it from 1531 to 1553.")

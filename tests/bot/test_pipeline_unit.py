@@ -764,3 +764,38 @@ def test_a_bare_answer_without_a_new_name_is_left_to_the_other_checks(causeway):
     pipeline, _ = make(causeway, hits, lambda s: {"answer": "Agnes Marrow", "answerable": True})
     answer = pipeline.answer("What did Agnes Marrow do about the elections?")
     assert answer.refusal_reason != "not_said"
+
+
+def _causeway_pipeline(causeway, holding: str, reply: str):
+    hits = [
+        Hit(passage=p, score=0.6, dense=0.6, keyword=0.0)
+        for p in make_passages(causeway)
+        if holding in p.text
+    ]
+    return make(causeway, hits, lambda s: {"answer": reply, "answerable": True})[0]
+
+
+def test_an_answer_without_the_amount_asked_for_is_refused(causeway):
+    pipeline = _causeway_pipeline(
+        causeway, "toll paid off", "The council turned the toll house into a museum in 1921."
+    )
+    answer = pipeline.answer("How much did the council pay for the toll house in 1921?")
+    assert answer.refused
+    assert answer.text.startswith("The article doesn't give that figure.")
+
+
+def test_a_date_restating_the_question_from_a_sentence_about_something_else_is_refused(
+    causeway,
+):
+    pipeline = _causeway_pipeline(causeway, "changed the design in 1892", "Venn died in 1892.")
+    answer = pipeline.answer("In what year did Tobias Venn die?")
+    assert answer.refused and answer.refusal_reason == "not_said"
+    assert answer.text.startswith("The article doesn't say when.")
+    assert "1892" in answer.citations[0].quote
+
+
+def test_a_figure_restating_the_question_s_names_stands(causeway):
+    reply = "The marsh crossing between Kellwick and Orran Holm is 2 miles long."
+    pipeline = _causeway_pipeline(causeway, "two miles of salt marsh", reply)
+    answer = pipeline.answer("How long is the marsh crossing between Kellwick and Orran Holm?")
+    assert answer.text == reply and not answer.refused
