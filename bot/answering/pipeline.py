@@ -199,9 +199,10 @@ BARE_FIGURE_SHARE = 0.3
 # at most 0.30, and answerable ones that scored low in meaning 0.59 to 1.0.
 ON_TOPIC_WORD_SHARE = 0.5
 # The same share for a bare answer that names someone or something, in at most ``BARE_WORDS``
-# words not in the question. On two articles' question sets, such answers to almost-answerable
-# questions came from sentences using 0.0-0.11 of it, right ones from sentences using 0.41 and
-# more.
+# words not in the question. On the three articles' question sets, such answers to
+# almost-answerable questions came from sentences using 0.06-0.13 of it (and some 0.38 and
+# more, which this does not catch); right ones to who/which/what questions from sentences using
+# 0.41 and more.
 BARE_ANSWER_SHARE = 0.2
 BARE_WORDS = 3
 
