@@ -89,6 +89,12 @@ _SAYS_UNSAID = re.compile(
 )
 
 
+def _as_asked(name: str, question: str) -> str:
+    """``name`` with the determiner the question gives it ("the Searcher", "a Searcher")."""
+    match = re.search(rf"\b(the|a|an)\s+{re.escape(name)}\b", question, re.IGNORECASE)
+    return f"{match.group(1).lower()} {name}" if match else name
+
+
 def _is_figure_word(word: str) -> bool:
     return any(c.isdigit() for c in word) or bool(number_forms(word))
 
@@ -432,7 +438,7 @@ class AnswerPipeline:
         if all(missing):
             everywhere = [run for run in missing[0] if all(run in m for m in missing)]
             if everywhere:
-                return f"The article doesn't say that of {everywhere[0]}."
+                return f"The article doesn't say that of {_as_asked(everywhere[0], question)}."
             return NOT_SAID_OF_NAME
         return None
 

@@ -18,6 +18,7 @@ from bot.answering.answer import Turn
 from bot.answering.pipeline import (
     AnswerPipeline,
     PipelineConfig,
+    _as_asked,
     echoes,
     normalise_question,
     with_reason,
@@ -799,3 +800,15 @@ def test_a_figure_restating_the_question_s_names_stands(causeway):
     pipeline = _causeway_pipeline(causeway, "two miles of salt marsh", reply)
     answer = pipeline.answer("How long is the marsh crossing between Kellwick and Orran Holm?")
     assert answer.text == reply and not answer.refused
+
+
+@pytest.mark.parametrize(
+    ("name", "question", "expected"),
+    [
+        ("Searcher", "For how many years did a Searcher hold office?", "a Searcher"),
+        ("Court of Assistants", "Who sat on The Court of Assistants?", "the Court of Assistants"),
+        ("ByteDance", "What did ByteDance launch?", "ByteDance"),
+    ],
+)
+def test_a_refusal_names_what_it_does_not_say_of_as_the_question_did(name, question, expected):
+    assert _as_asked(name, question) == expected
