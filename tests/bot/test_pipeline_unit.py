@@ -67,6 +67,15 @@ def hits_for(passages: list[Passage], section: str, dense: float = 0.6) -> list[
     return [Hit(passage=p, score=dense, dense=dense, keyword=0.0) for p in chosen]
 
 
+def hits_holding(passages: list[Passage], *phrases: str) -> list[Hit]:
+    """The passages that hold any of ``phrases``, as equally good hits."""
+    return [
+        Hit(passage=p, score=0.6, dense=0.6, keyword=0.0)
+        for p in passages
+        if any(phrase in p.text for phrase in phrases)
+    ]
+
+
 def make(
     article: Article,
     hits: list[Hit],
@@ -553,11 +562,7 @@ def test_the_asked_check_can_be_turned_off(article, passages):
 
 def test_a_question_about_a_name_its_closest_sentences_give_to_others_is_refused(article, passages):
     hits = [h for h in hits_for(passages, "III")]
-    hits += [
-        Hit(passage=p, score=0.6, dense=0.6, keyword=0.0)
-        for p in passages
-        if "European Championship" in p.text
-    ]
+    hits += hits_holding(passages, "European Championship")
     pipeline, llm = make(article, hits, lambda s: {"answerable": True, "answer": "An assistant."})
     answer = pipeline.answer("What did ByteDance launch during the European Championship?")
     assert answer.refused and answer.refusal_reason == "not_said"
@@ -632,11 +637,7 @@ def test_an_answer_that_only_repeats_the_question_is_replaced_by_the_best_eviden
 
 
 def test_a_bare_name_the_sentence_ties_to_something_else_is_refused(article, passages):
-    hits = [
-        Hit(passage=p, score=0.6, dense=0.6, keyword=0.0)
-        for p in passages
-        if "fully embracing deepseek" in p.text
-    ]
+    hits = hits_holding(passages, "fully embracing deepseek")
     pipeline, _ = make(article, hits, lambda s: {"answer": "ByteDance", "answerable": True})
     answer = pipeline.answer("What did Tencent invest heavily in?")
     assert answer.refused and answer.refusal_reason == "not_said"
@@ -687,11 +688,7 @@ def causeway() -> Article:
 
 
 def test_each_clause_of_a_two_part_answer_is_cited_to_its_own_sentence(causeway):
-    hits = [
-        Hit(passage=p, score=0.6, dense=0.6, keyword=0.0)
-        for p in make_passages(causeway)
-        if "opened on the 14th" in p.text or "led by the county surveyor" in p.text
-    ]
+    hits = hits_holding(make_passages(causeway), "opened on the 14th", "led by the county surveyor")
     answer_text = "Agnes Marrow opened the causeway, and Miriam Hale led its rebuilding."
     pipeline, _ = make(causeway, hits, lambda s: {"answer": answer_text, "answerable": True})
     answer = pipeline.answer("Who opened the causeway, and who led its rebuilding after the storm?")
@@ -702,11 +699,7 @@ def test_each_clause_of_a_two_part_answer_is_cited_to_its_own_sentence(causeway)
 
 
 def test_an_answer_whose_figures_one_sentence_gives_is_cited_to_it(causeway):
-    hits = [
-        Hit(passage=p, score=0.6, dense=0.6, keyword=0.0)
-        for p in make_passages(causeway)
-        if "Money came from three sources" in p.text
-    ]
+    hits = hits_holding(make_passages(causeway), "Money came from three sources")
     answer_text = (
         "The town council raised a loan of 9,000 pounds, the island's oyster merchants gave "
         "4,500 pounds, and the rest was promised by the county."
@@ -718,11 +711,7 @@ def test_an_answer_whose_figures_one_sentence_gives_is_cited_to_it(causeway):
 
 
 def test_a_bare_name_from_a_sentence_about_something_else_is_refused(causeway):
-    hits = [
-        Hit(passage=p, score=0.6, dense=0.6, keyword=0.0)
-        for p in make_passages(causeway)
-        if "first proposed by Agnes Marrow" in p.text
-    ]
+    hits = hits_holding(make_passages(causeway), "first proposed by Agnes Marrow")
     pipeline, _ = make(causeway, hits, lambda s: {"answer": "Agnes Marrow", "answerable": True})
     refused = pipeline.answer("Who was the first woman elected to the Kellwick town council?")
     assert refused.refused and refused.refusal_reason == "not_said"
@@ -752,11 +741,7 @@ def test_an_answer_drawn_from_two_sentences_is_cited_to_both_or_quoted(article, 
 
 
 def test_a_bare_answer_without_a_new_name_is_left_to_the_other_checks(causeway):
-    hits = [
-        Hit(passage=p, score=0.6, dense=0.6, keyword=0.0)
-        for p in make_passages(causeway)
-        if "first proposed by Agnes Marrow" in p.text
-    ]
+    hits = hits_holding(make_passages(causeway), "first proposed by Agnes Marrow")
     # A common word can answer from a sentence that paraphrases the whole question.
     pipeline, _ = make(causeway, hits, lambda s: {"answer": "A schoolteacher", "answerable": True})
     answer = pipeline.answer("What was the occupation of the first woman on the council?")
@@ -768,11 +753,7 @@ def test_a_bare_answer_without_a_new_name_is_left_to_the_other_checks(causeway):
 
 
 def _causeway_pipeline(causeway, holding: str, reply: str):
-    hits = [
-        Hit(passage=p, score=0.6, dense=0.6, keyword=0.0)
-        for p in make_passages(causeway)
-        if holding in p.text
-    ]
+    hits = hits_holding(make_passages(causeway), holding)
     return make(causeway, hits, lambda s: {"answer": reply, "answerable": True})[0]
 
 
