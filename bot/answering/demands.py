@@ -45,6 +45,28 @@ _AMOUNT_ASKED = re.compile(
     r"\bhow (?:many|much)\b|\bwhat (?:percentage|share|proportion|number|amount|sum|price)\b",
     re.IGNORECASE,
 )
+# A sum of money ("How much did the council pay …?", "What price …"): a bare number of houses or
+# years does not say what something cost.
+_MONEY_ASKED = re.compile(
+    r"\bhow much\b(?=.*\b(?:cost|costs|pay|paid|charge|charged|spend|spent|sell|sold|lend|lent"
+    r"|raise|raised|borrow|borrowed|earn|earned|owe|owed|worth|fetch|fetched|price|fee|fine|fined"
+    r"|rent|invest|invested|money|budget)\b)"
+    r"|\bwhat (?:price|sum|fee|fine|toll|rent)\b",
+    re.IGNORECASE,
+)
+_MONEY_TEXT = """\
+    pound pounds penny pence pennies shilling shillings guinea guineas dollar dollars euro
+    euros yen yuan rmb renminbi rupee rupees rouble roubles ruble rubles peso pesos franc
+    francs florin florins ducat ducats groat groats crowns marks sovereigns cents
+    half third quarter percent cent free"""
+_MONEY = frozenset(_MONEY_TEXT.split())
+_CURRENCY_SIGN = re.compile(r"[£$€¥]")
+_COUNTED = re.compile(r"\bhow many ([a-z]+)", re.IGNORECASE)
+# Spans of time: "Sixteen years later" counts years, not the people a question asks about.
+_TIME_UNIT_TEXT = """\
+    second seconds minute minutes hour hours day days week weeks month months year years
+    decade decades century centuries generation generations season seasons"""
+_TIME_UNITS = frozenset(_TIME_UNIT_TEXT.split())
 _DATE_WORDS = frozenset(
     {"in", "since", "until", "till", "by", "from", "to", "of", "after", "before", "between", "and"}
 )
@@ -72,7 +94,14 @@ class Demand:
     exception (a negation)."""
 
     kind: str  # "figure" | "date" | "superlative" | "negation"
-    word: str = ""  # for "superlative": the word the sentence must state ("longest")
+    # For "superlative", the word the sentence must state ("longest"); for "figure", "amount"
+    # (not a date) or "money" (a sum), or "" for any figure.
+    word: str = ""
+
+    @property
+    def amount(self) -> bool:
+        """Whether the demand is for an amount, which a dated year does not give."""
+        return self.kind == "figure" and self.word in ("amount", "money")
 
     def unmet(self) -> str:
         """What the article does not say, as the start of a refusal."""
@@ -99,7 +128,10 @@ def demands(question: str) -> list[Demand]:
     """The kinds of fact ``question`` asks for that a sentence must hold to answer it."""
     found: list[Demand] = []
     if _FIGURE_ASKED.search(question):
-        found.append(Demand("figure", "amount" if _AMOUNT_ASKED.search(question) else ""))
+        if _MONEY_ASKED.search(question):
+            found.append(Demand("figure", "money"))
+        else:
+            found.append(Demand("figure", "amount" if _AMOUNT_ASKED.search(question) else ""))
     if _DATE_ASKED.search(question):
         found.append(Demand("date"))
     words = _words(question)
@@ -146,6 +178,20 @@ def _without_dated_years(words: list[str], given: set[str]) -> list[str]:
     return kept
 
 
+def _is_money(word: str) -> bool:
+    # "sixpence", "twopence", "ten-pound": a sum written as one word.
+    return word in _MONEY or any(p in _MONEY for p in word.split("-")) or word.endswith("pence")
+
+
+def _without_spans(words: list[str]) -> list[str]:
+    """``words`` less the figures that count spans of time ("sixteen years later")."""
+    return [
+        w
+        for i, w in enumerate(words)
+        if not (i + 1 < len(words) and words[i + 1] in _TIME_UNITS and _has_figure([w]))
+    ]
+
+
 def _is_year(word: str) -> bool:
     return word.isdigit() and len(word) == 4 and 1000 <= int(word) <= 2199
 
@@ -169,8 +215,13 @@ def met(demand: Demand, sentence: str, question: str = "") -> bool:
     given = set(_words(question))
     words = [w for w in _words(sentence) if w not in given]
     if demand.kind == "figure":
-        if demand.word == "amount":
+        if demand.amount:
             words = _without_dated_years(_words(sentence), given)
+        if demand.word == "money":
+            return bool(_CURRENCY_SIGN.search(sentence)) or any(_is_money(w) for w in words)
+        counted = _COUNTED.search(question)
+        if demand.amount and counted and counted.group(1).lower() not in _TIME_UNITS:
+            words = _without_spans(words)
         return _has_figure(words)
     if demand.kind == "date":
         return _has_date(words)

@@ -649,11 +649,7 @@ class AnswerPipeline:
             log.info("answer lacks the figure or date asked for: quoting the sentence with it")
             return self._quoting(question, holder, ranked, passages, timings, usage)
         amount = next(
-            (
-                d
-                for d in demands(question)
-                if d.kind == "figure" and d.word == "amount" and not met(d, text, question)
-            ),
+            (d for d in demands(question) if d.amount and not met(d, text, question)),
             None,
         )
         if amount is not None and evidence:

@@ -80,7 +80,7 @@ def test_only_a_wh_question_asks_for_an_exception() -> None:
 def test_an_amount_is_not_met_by_a_year_that_dates_something() -> None:
     question = "How much did the council pay for the hall in 1922?"
     [amount] = demands(question)
-    assert amount == Demand("figure", "amount")
+    assert amount == Demand("figure", "money") and amount.amount
     assert not met(amount, "The council bought the hall in 1922 and opened it in 1929.", question)
     assert not met(amount, "It burned on 9 March 1587, between 1585 and 1590.", question)
     assert met(amount, "The council paid 140 pounds for the hall in 1922.", question)
@@ -88,3 +88,32 @@ def test_an_amount_is_not_met_by_a_year_that_dates_something() -> None:
     # "How long" may be answered with years.
     [span] = demands("How long did Pellam hold the office?")
     assert span == Demand("figure") and met(span, "He held it from 1531 to 1553.")
+
+
+def test_a_sum_of_money_needs_a_currency_or_a_share_of_a_price() -> None:
+    question = "How much did it cost to build the hall?"
+    [money] = demands(question)
+    assert money == Demand("figure", "money")
+    assert not met(money, "The fire destroyed 23 of the 46 boiling houses.", question)
+    assert met(money, "A cart paid sixpence to cross.", question)
+    assert met(money, "The hall cost £1,200.", question)
+    assert met(money, "It was built for 300 pounds.", question)
+    assert met(money, "Islanders crossed for free on Sundays.", question)
+    # Without a word of paying, "how much" asks for any amount.
+    [amount] = demands("How much salt did the abbey buy?")
+    assert amount == Demand("figure", "amount")
+    assert met(
+        amount, "The abbey bought about 600 bushels a year.", "How much salt did the abbey buy?"
+    )
+
+
+def test_a_count_of_things_is_not_met_by_a_span_of_time() -> None:
+    question = "How many people died in the fire of 1587?"
+    [count] = demands(question)
+    assert not met(
+        count, "Sixteen years later, on 9 March 1587, a furnace set fire to the stores.", question
+    )
+    assert met(count, "Sixteen years later the fire killed eleven people.", question)
+    years = "How many years did an apprentice serve?"
+    [span] = demands(years)
+    assert met(span, "An apprentice served seven years before he was sworn.", years)

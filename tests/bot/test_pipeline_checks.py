@@ -184,3 +184,8 @@ def test_a_bare_verdict_is_cited_to_the_sentence_most_likely_to_answer() -> None
     assert not answer.refused
     assert answer.sections == ("Stone",)
     assert answer.text.startswith("Yes. The article says:")
+
+
+def test_a_sum_of_money_is_not_given_by_a_count_of_other_things(article: Article) -> None:
+    answer = ask(article, "How much did it cost to build the hall?", "212")
+    assert answer.refused and answer.text.startswith("The article doesn't give that figure.")
