@@ -51,6 +51,8 @@ _IRREGULAR_TEXT = """
 _IRREGULAR = {
     form: group.split()[0] for group in _IRREGULAR_TEXT.split("|") for form in group.split()[1:]
 }
+# The past forms and participles of the verbs above ("gave", "sold", "sworn").
+IRREGULAR_FORMS = frozenset(_IRREGULAR)
 
 
 def stem(word: str) -> str:

@@ -45,6 +45,7 @@ from bot.answering.facts import (
 from bot.answering.grounding import content_words, number_forms, stem, support, terms
 from bot.answering.premises import PremiseChecker, PremiseIssue
 from bot.answering.prompt import ANSWER_MAX_CHARS, build_prompt, sentence_text, system_prompt
+from bot.answering.relations import reversed_in
 from bot.lru import LRU
 from index.article import Article
 from index.retrieval import Hit
@@ -388,6 +389,16 @@ class AnswerPipeline:
         wanted = max(self.config.evidence_sentences, EVIDENCE_CHECKED)
         evidence = self.ranker.closest(query, ranked, wanted)
         if self.config.check_asked and evidence and not history:
+            turned = reversed_in(stripped, self._article_lines)
+            if turned is not None:
+                # "Who gave Roger Tamsin a salt cellar?" where the article has Roger Tamsin
+                # give one: every sentence with the name and the deed puts the name on the
+                # other side, so the article does not say what is asked.
+                log.info("the question's name stands on the other side of its deed")
+                other_way = NOT_SAID_WHO if _WHO_DID.match(stripped) else NOT_SAID_OF_NAME
+                return self._not_said(
+                    question, other_way, turned, [*ranked, turned], passages, retrieve_ms, started
+                )
             unsaid = self._unsaid(stripped, ranked, evidence)
             if unsaid is not None:
                 return self._not_said(

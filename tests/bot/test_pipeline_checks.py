@@ -186,6 +186,20 @@ def test_a_bare_verdict_is_cited_to_the_sentence_most_likely_to_answer() -> None
     assert answer.text.startswith("Yes. The article says:")
 
 
+def test_a_question_with_its_name_on_the_other_side_of_the_deed_is_refused_before_the_model(
+    article: Article,
+) -> None:
+    # The article has Hugh Pell lend the guild money; nobody lends him any.
+    answer = ask(article, "Who lent Hugh Pell the money to build a quay?", "The guild")
+    assert answer.refused and answer.refusal_reason == "not_said"
+    assert answer.text.startswith("The article doesn't say who.")
+    assert "Hugh Pell lent the guild" in answer.citations[0].quote
+    assert answer.usage["completion_tokens"] == 0
+    # Asked the article's way round, the model answers.
+    answer = ask(article, "Whom did Hugh Pell lend the money to build a quay?", "The guild")
+    assert not answer.refused and answer.text == "The guild"
+
+
 def test_a_sum_of_money_is_not_given_by_a_count_of_other_things(article: Article) -> None:
     answer = ask(article, "How much did it cost to build the hall?", "212")
     assert answer.refused and answer.text.startswith("The article doesn't give that figure.")
