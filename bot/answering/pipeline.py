@@ -46,6 +46,7 @@ from bot.answering.grounding import content_words, number_forms, stem, support, 
 from bot.answering.premises import PremiseChecker, PremiseIssue
 from bot.answering.prompt import ANSWER_MAX_CHARS, build_prompt, sentence_text, system_prompt
 from bot.answering.relations import reversed_in
+from bot.answering.verdicts import implied_verdict, opens_yes, set_against
 from bot.lru import LRU
 from index.article import Article
 from index.retrieval import Hit
@@ -752,7 +753,7 @@ class AnswerPipeline:
                 question, chosen, ranked, passages, timings, usage, unsaid=NOT_SAID_WHO
             )
         if basis == "model" and citations and is_yes_no_question(question):
-            text = with_reason(text, citations[0].quote)
+            text = self._verdict(text, question, citations[0].quote)
         return Answer(
             question=question,
             text=text,
@@ -763,6 +764,19 @@ class AnswerPipeline:
             usage=usage,
             basis=basis,
         )
+
+    def _verdict(self, text: str, question: str, quote: str) -> str:
+        """A yes/no answer that opens with the article's answer and then gives its reason."""
+        if opens_yes(text) and set_against(question, quote):
+            # "Yes" to "Did the fire destroy the hall?" from "The fire destroyed the warehouse,
+            # but it spared the hall": the sentence keeps apart what the "Yes" joins.
+            log.info("a yes joins what its sentence sets against each other: answering no")
+            return f'No. The article says: "{quote}"'
+        implied = implied_verdict(text, question)
+        if implied is not None:
+            # "The priory could keep its pans." to "Was the priory allowed to keep its pans?"
+            return f"{implied}. {text}"
+        return with_reason(text, quote)
 
     def _given_figures_missing(self, question: str, *cited: int) -> list[str]:
         """The figures written in digits in the question that neither the cited sentences, the

@@ -203,3 +203,33 @@ def test_a_question_with_its_name_on_the_other_side_of_the_deed_is_refused_befor
 def test_a_sum_of_money_is_not_given_by_a_count_of_other_things(article: Article) -> None:
     answer = ask(article, "How much did it cost to build the hall?", "212")
     assert answer.refused and answer.text.startswith("The article doesn't give that figure.")
+
+
+FIRE = """\
+# The Fire
+
+## The fire of 1587
+
+The fire destroyed the boiling houses and the warehouse on the quay, but it spared the hall.
+
+## The quay
+
+The harbour board let the priory keep its pans on the quay until 1600.
+"""
+
+
+def test_a_yes_that_joins_what_the_sentence_sets_apart_becomes_a_no() -> None:
+    fire = parse_article(FIRE, "fire.md")
+    answer = ask(fire, "Did the fire destroy the hall?", "Yes")
+    assert not answer.refused
+    assert answer.text.startswith('No. The article says: "The fire destroyed')
+    # All of it on one side of the "but": the model's verdict stands.
+    answer = ask(fire, "Did the fire destroy the warehouse on the quay?", "Yes")
+    assert answer.text.startswith("Yes. The article says:")
+
+
+def test_a_yes_no_answer_without_a_verdict_is_given_the_one_it_states() -> None:
+    fire = parse_article(FIRE, "fire.md")
+    question = "Was the priory allowed to keep its pans on the quay?"
+    answer = ask(fire, question, "The priory could keep its pans on the quay until 1600.")
+    assert answer.text == "Yes. The priory could keep its pans on the quay until 1600."
