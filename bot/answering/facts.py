@@ -364,3 +364,30 @@ def whole_sentences(text: str) -> str:
     if not ends or ends[-1] == len(text.rstrip()):
         return text
     return text[: ends[-1]]
+
+
+_OPENING_QUOTES = ('"', "“")
+_TAIL_WORDS = 4
+
+
+def completed_at_quote(answer: str, sentences: Sequence[str]) -> str:
+    """``answer`` with the rest of its sentence, when it copies the article word for word up to
+    a quoted phrase and stops there ("… plunges Alipay into a new" for "… into a new "grandiose
+    dream.""): the model's straight quote closed the JSON string. Unchanged otherwise."""
+    stripped = answer.rstrip()
+    words = stripped.split()
+    if len(words) < _TAIL_WORDS or stripped.endswith((".", "!", "?", '"', "”", "'")):
+        return answer
+    tail = " ".join(words[-_TAIL_WORDS:])
+    rests: set[str] = set()
+    for sentence in sentences:
+        flat = " ".join(sentence.split())
+        at = flat.find(tail)
+        while at >= 0:
+            rest = flat[at + len(tail) :]
+            if rest.lstrip().startswith(_OPENING_QUOTES):
+                rests.add(rest)
+            at = flat.find(tail, at + 1)
+    if len(rests) != 1:
+        return answer
+    return stripped + rests.pop()

@@ -30,6 +30,7 @@ from bot.answering.demands import asking_words, demands, met
 from bot.answering.facts import (
     bare_names,
     claims,
+    completed_at_quote,
     figures_in,
     figures_missing,
     full_names,
@@ -625,7 +626,7 @@ class AnswerPipeline:
         if not answerable:
             return refusal("model")
         raw_text = str(data.get("answer", ""))
-        text = tidy(raw_text)
+        text = completed_at_quote(tidy(raw_text), self._article_lines)
         if cut_off or len(raw_text) >= ANSWER_MAX_CHARS:
             # A runaway answer cut off by the token budget or the grammar: its last, broken
             # sentence goes.

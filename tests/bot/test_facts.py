@@ -7,6 +7,7 @@ import pytest
 from bot.answering.facts import (
     bare_names,
     claims,
+    completed_at_quote,
     figures_in,
     figures_missing,
     full_names,
@@ -204,3 +205,21 @@ def test_a_broken_last_sentence_goes_when_a_whole_one_comes_before_it() -> None:
     assert whole_sentences("It grew. It then leveraged its platform and") == "It grew."
     assert whole_sentences("It grew. It shrank.") == "It grew. It shrank."
     assert whole_sentences("It grew and") == "It grew and"
+
+
+def test_an_answer_cut_at_a_quoted_phrase_it_copies_gets_the_rest_of_its_sentence() -> None:
+    sentences = [
+        'The neglect of integration plunges Globex into a new "grandiose dream."',
+        "Globex is a platform.",
+    ]
+    cut = "The neglect of integration plunges Globex into a new"
+    assert completed_at_quote(cut, sentences) == sentences[0]
+    assert completed_at_quote("It plunges Globex into a new", sentences) == (
+        'It plunges Globex into a new "grandiose dream."'
+    )
+    # Whole, not copied, or not stopped at a quote: unchanged.
+    assert completed_at_quote("Globex is a platform.", sentences) == "Globex is a platform."
+    assert completed_at_quote("Globex chases a new dream", sentences) == "Globex chases a new dream"
+    assert completed_at_quote("The neglect of integration plunges", sentences) == (
+        "The neglect of integration plunges"
+    )
