@@ -36,6 +36,7 @@ _NOT_SUPERLATIVES = frozenset(_NOT_SUPERLATIVE_TEXT.split())
 _FIGURE_ASKED = re.compile(
     r"\bhow (?:many|much|long|far|big|large|high|wide|old|often)\b"
     r"|\bwhat (?:percentage|share|proportion|number|amount|sum|price|size)\b"
+    r"|\bwhat (?:is|was|are|were) the (?:price|cost|fee|toll|rent|fine|sum|value)\b"
     r"|\bmarket share\b",
     re.IGNORECASE,
 )
@@ -51,7 +52,8 @@ _MONEY_ASKED = re.compile(
     r"\bhow much\b(?=.*\b(?:cost|costs|pay|paid|charge|charged|spend|spent|sell|sold|lend|lent"
     r"|raise|raised|borrow|borrowed|earn|earned|owe|owed|worth|fetch|fetched|price|fee|fine|fined"
     r"|rent|invest|invested|money|budget)\b)"
-    r"|\bwhat (?:price|sum|fee|fine|toll|rent)\b",
+    r"|\bwhat (?:price|sum|fee|fine|toll|rent)\b"
+    r"|\bwhat (?:is|was|are|were) the (?:price|cost|fee|toll|rent|fine|sum|value)\b",
     re.IGNORECASE,
 )
 _MONEY_TEXT = """\

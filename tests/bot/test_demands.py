@@ -99,6 +99,9 @@ def test_a_sum_of_money_needs_a_currency_or_a_share_of_a_price() -> None:
     assert met(money, "The hall cost £1,200.", question)
     assert met(money, "It was built for 300 pounds.", question)
     assert met(money, "Islanders crossed for free on Sundays.", question)
+    price = "What was the price of a bushel of Lady salt?"
+    assert demands(price) == [Demand("figure", "money")]
+    assert not met(demands(price)[0], "Lady salt fetched the highest price.", price)
     # Without a word of paying, "how much" asks for any amount.
     [amount] = demands("How much salt did the abbey buy?")
     assert amount == Demand("figure", "amount")
