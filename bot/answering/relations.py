@@ -39,6 +39,10 @@ _BETWEEN = frozenset(
     | _AUXILIARIES
 )
 _RELATIVES = frozenset({"who", "which", "that"})
+_DETERMINERS = frozenset(
+    {"the", "a", "an", "its", "their", "his", "her", "our", "this", "that", "these", "those"}
+)
+_LOCATIVES = frozenset({"at", "in", "of", "near", "on", "from"})
 _CLAUSE_ENDS = frozenset({";", ":", ".", "!", "?", "(", ")"})
 # Deeds that run both ways ("A married B" says "B married A"): no side is wrong.
 _SYMMETRIC_TEXT = """
@@ -154,11 +158,15 @@ def asked_relation(question: str) -> Relation | None:
     if lower[i] in ("did", "does", "do", "had", "has", "have"):
         # "Whom did King Osric swear fealty to?": the name, then the verb.
         start = i + 1
+        if lower[start : start + 1] == ["the"]:
+            start += 1  # "What did the Abbey of St Ione sell …"
         if start >= len(tokens) or not _is_name(tokens[start]):
             return None
         end = _name_run_end(tokens, start)
         if end >= len(tokens) or not lower[end].isalpha() or _is_name(tokens[end]):
             return None
+        if start > i + 1 and end == start + 1:
+            return None  # "the Kellwick causeway": one word after "the" may name a thing's kind
         return _relation(lower[end], tokens[start:end], "subject", lower[end + 1 : end + 2])
     if lower[i] in _BE:
         # "Who was excommunicated by Prior Anselm?": the name after "by" did the deed.
@@ -226,6 +234,7 @@ def roles(relation: Relation, sentence: str) -> set[str] | None:
         if t.isalpha()
         and not _is_name(tokens[k])
         and (stem(t) == relation.verb or stem(t) in converse)
+        and _as_verb(lower, k)
     ]
     if not names or not verbs:
         return set()
@@ -241,6 +250,14 @@ def roles(relation: Relation, sentence: str) -> set[str] | None:
     if not found and unread:
         return None
     return found
+
+
+def _as_verb(lower: Sequence[str], k: int) -> bool:
+    """Whether the word at ``k`` stands as a verb, not as a noun or a name's modifier: "the
+    causeway", "its opening", "the opening of the canal" do not."""
+    if k and lower[k - 1] in _DETERMINERS:
+        return False
+    return not (lower[k].endswith("ing") and lower[k + 1 : k + 2] == ["of"])
 
 
 def _passive(lower: Sequence[str], v: int) -> bool:
@@ -259,6 +276,9 @@ def _role(tokens: Sequence[str], lower: Sequence[str], run: tuple[int, int], v: 
     start, end = run
     passive = _passive(lower, v)
     if end <= v:
+        # A place that goes with the name ("the Abbey of St Ione at Brenford, which bought").
+        while end + 1 < v and lower[end] in _LOCATIVES and _is_name(tokens[end + 1]):
+            end = _name_run_end(tokens, end + 1)
         between = lower[end:v]
         if any(t in _CLAUSE_ENDS for t in between):
             return ""

@@ -98,3 +98,17 @@ def test_a_deed_told_from_the_other_end_swaps_its_sides() -> None:
     assert asked_relation("How many pans did Samuel Greaves sell?") == Relation(
         "sell", frozenset({"samuel", "greaves"}), "subject"
     )
+
+
+def test_a_place_beside_the_name_and_a_noun_like_the_verb_are_read_as_such() -> None:
+    abbey = (
+        "Its best customer was the Abbey of St Ione at Brenford, which bought about 600 bushels "
+        "a year."
+    )
+    # The abbey bought: it did not sell.
+    assert reversed_in("What did the Abbey of St Ione sell to the guild?", [abbey]) == 0
+    canal = "The opening of the Marland Navigation in 1702 brought that salt to Brenford."
+    assert reversed_in("In what year did the Marland Navigation open?", [canal]) is None
+    road = "The Kellwick causeway is a raised road; the causeway links the town to the island."
+    assert asked_relation("What does the Kellwick causeway connect?") is None
+    assert reversed_in("What does the Kellwick causeway connect?", [road]) is None
