@@ -740,6 +740,20 @@ class AnswerPipeline:
                 usage,
                 unsaid=f"The article doesn't say that for {ungiven[0]}.",
             )
+        elsewhere = self._names_elsewhere(question, sources) if basis == "model" else []
+        if elsewhere:
+            # "Three times" to "How many times did the guild petition the King?" from "The guild
+            # petitioned Parliament three times": the sentence tells it of someone else.
+            log.info("the question's %s is not in the cited sentence", ", ".join(elsewhere))
+            return self._quoting(
+                question,
+                chosen,
+                ranked,
+                passages,
+                timings,
+                usage,
+                unsaid=f"The article doesn't say that of {_as_asked(elsewhere[0], question)}.",
+            )
         unmet = self._bare_off_subject(text, question, chosen) if basis == "model" else None
         if unmet is not None:
             # "1931" to "What year did Venn die?" from a sentence that says nothing of dying: a
@@ -778,6 +792,15 @@ class AnswerPipeline:
             # "The priory could keep its pans." to "Was the priory allowed to keep its pans?"
             return f"{implied}. {text}"
         return with_reason(text, quote)
+
+    def _names_elsewhere(self, question: str, cited: Sequence[int]) -> list[str]:
+        """The question's names that the cited sentences lack while naming others. A yes/no
+        verdict is left out: its sentence is the one closest to the question, and a place it
+        names ("… keep its pans at Hallam Ness?") may stand in the sentence before."""
+        if is_yes_no_question(question):
+            return []
+        source = " ".join(self._article_lines[i] for i in cited)
+        return names_missing(question, source, known_names=self._names, ignore=self._labels)
 
     def _given_figures_missing(self, question: str, *cited: int) -> list[str]:
         """The figures written in digits in the question that neither the cited sentences, the

@@ -233,3 +233,11 @@ def test_a_yes_no_answer_without_a_verdict_is_given_the_one_it_states() -> None:
     question = "Was the priory allowed to keep its pans on the quay?"
     answer = ask(fire, question, "The priory could keep its pans on the quay until 1600.")
     assert answer.text == "Yes. The priory could keep its pans on the quay until 1600."
+
+
+def test_an_answer_cited_to_a_sentence_about_someone_else_is_refused(article: Article) -> None:
+    # The article has Walter Emmet build the hall; it says nothing of Hugh Pell building one.
+    answer = ask(article, "In what year did Hugh Pell build the hall?", "1518")
+    assert answer.refused
+    assert answer.text.startswith("The article doesn't say that of Hugh Pell.")
+    assert "Walter Emmet" in answer.citations[0].quote
