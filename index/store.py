@@ -215,6 +215,14 @@ class ArticleIndex:
             except Exception:
                 log.debug("closing the Chroma client failed", exc_info=True)
 
+    def discard(self) -> None:
+        """Close, and drop Chroma's shared system for an embedded index's directory: for an index
+        that will not be opened again (a benchmark's throwaway build), whose system would
+        otherwise stay in memory for the life of the process."""
+        self.close()
+        if not self.config.host:
+            _evict_shared_system(self.config.path.expanduser())
+
     def __enter__(self) -> ArticleIndex:
         return self
 

@@ -306,3 +306,21 @@ def test_uncreatable_directory_says_how_to_fix(
     assert f"Index at {path} cannot be created" in message
     assert "ARTICLE_BOT_INDEX_PATH" in message
     assert blocker.read_text() == "in the way"
+
+
+def test_a_discarded_index_leaves_no_shared_system_behind(
+    tmp_path: Path, small_article: Article, embedder: Embedder
+) -> None:
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    path = tmp_path / "throwaway"
+    index = open_index(path, small_article, embedder)
+    index.build(progress=False)
+    systems = SharedSystemClient._identifier_to_system
+    assert str(path) in systems
+    index.discard()
+    assert str(path) not in systems
+    # Opened again, it is read from its files as any index is.
+    again = open_index(path, small_article, embedder)
+    assert again.is_current() and again.count() == len(again.passages)
+    again.discard()
