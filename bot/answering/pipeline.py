@@ -42,12 +42,13 @@ from bot.answering.facts import (
     tidy,
     unsupported_claims,
     whole_sentences,
+    words_of,
 )
 from bot.answering.grounding import content_words, number_forms, stem, support, terms
 from bot.answering.premises import PremiseChecker, PremiseIssue
 from bot.answering.prompt import ANSWER_MAX_CHARS, build_prompt, sentence_text, system_prompt
 from bot.answering.relations import reversed_in
-from bot.answering.verdicts import implied_verdict, opens_yes, set_against
+from bot.answering.verdicts import implied_verdict, opens_yes, restated_verdict, set_against
 from bot.lru import LRU
 from index.article import Article
 from index.retrieval import Hit
@@ -624,7 +625,9 @@ class AnswerPipeline:
         else:
             answerable = data.get("answerable") is True
         if not answerable:
-            return refusal("model")
+            return self._restated(question, evidence, ranked, passages, timings, usage) or (
+                refusal("model")
+            )
         raw_text = str(data.get("answer", ""))
         text = completed_at_quote(tidy(raw_text), self._article_lines)
         if cut_off or len(raw_text) >= ANSWER_MAX_CHARS:
@@ -635,7 +638,9 @@ class AnswerPipeline:
             return refusal("empty_answer")
         if _SAYS_UNSAID.match(text):
             # The model's answer is that the article does not say: a refusal in its words.
-            return refusal("model")
+            return self._restated(question, evidence, ranked, passages, timings, usage) or (
+                refusal("model")
+            )
         # The whole article is in the prompt and the model may draw on any of it; what it must
         # not do is bring in words the article does not have (names, years, figures, claims).
         # Restating the question's own words is not inventing, once the answer draws on the
@@ -778,6 +783,45 @@ class AnswerPipeline:
             timings_ms=timings,
             usage=usage,
             basis=basis,
+        )
+
+    def _restated(
+        self,
+        question: str,
+        evidence: Sequence[int],
+        ranked: Sequence[int],
+        passages: tuple[SourcePassage, ...],
+        timings: dict[str, float],
+        usage: dict[str, int],
+    ) -> Answer | None:
+        """For a yes/no question the model would not answer: the verdict of the closest sentence
+        when it restates nearly all of the question, with every name and figure the question
+        gives ("Will the market stay the same …?" against "… may no longer be the same")."""
+        if not evidence or not is_yes_no_question(question):
+            return None
+        index = evidence[0]
+        sentence = self._article_lines[index]
+        if self._given_figures_missing(question, index) or names_missing(
+            question, sentence, known_names=self._names, ignore=self._labels
+        ):
+            return None
+        asked_names = set(claims(question, self._names).names) - {w.lower() for w in self._labels}
+        if not asked_names <= words_of(sentence):
+            return None
+        verdict = restated_verdict(question, sentence)
+        citations = self.citations_for([index], ranked)
+        if verdict is None or not citations:
+            return None
+        log.info("the model would not answer; its closest sentence restates the question")
+        return Answer(
+            question=question,
+            text=f'{verdict}. The article says: "{citations[0].quote}"',
+            refused=False,
+            citations=citations,
+            passages=passages,
+            timings_ms=timings,
+            usage=usage,
+            basis="quote",
         )
 
     def _verdict(self, text: str, question: str, quote: str) -> str:

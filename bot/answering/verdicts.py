@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from bot.answering.grounding import terms
+from bot.answering.grounding import content_words, stem, terms
 
 _VERDICT = re.compile(r"^\W*(?:yes|no|the article doesn't say)\b", re.IGNORECASE)
 _YES = re.compile(r"^\W*yes\b", re.IGNORECASE)
@@ -21,6 +21,13 @@ _CONTRAST = re.compile(
 )
 _CLAUSE = re.compile(r"[,;:]\s+|\s+(?:but|although|though|yet|whereas|while)\s+", re.IGNORECASE)
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+# Share of a yes/no question's words a sentence must restate to answer it by its own polarity.
+RESTATED_SHARE = 0.75
+# Denials that settle a restated yes/no question: "may no longer be the same"; a bare "no" is
+# left out ("It's no exaggeration to say that …" affirms).
+_SETTLING_DENIAL = re.compile(
+    r"\b(?:not|never|no longer|nor|neither|nobody|nothing|none|cannot)\b|n't\b", re.IGNORECASE
+)
 # Words that deny a clause's deed ("could not keep", "never sold"); "only" or "except" narrow it.
 _DENIALS = frozenset(
     {"not", "never", "no", "nor", "neither", "none", "nobody", "nothing", "nowhere", "cannot"}
@@ -62,3 +69,21 @@ def set_against(question: str, sentence: str) -> bool:
 
 def opens_yes(answer: str) -> bool:
     return bool(_YES.match(answer))
+
+
+def restated_verdict(question: str, sentence: str) -> str | None:
+    """ "Yes" or "No" from a sentence that restates nearly all of a yes/no question's words:
+    "No" where it denies them ("… may no longer be the same" to "Will the market stay the
+    same …?"), "Yes" where it states them plainly. None when it restates less than
+    ``RESTATED_SHARE`` of them, sets them against each other, or the question is itself
+    negative."""
+    if _negated(question) or set_against(question, sentence):
+        return None
+    words = list(dict.fromkeys(content_words(question)))
+    if len(words) < 3:
+        return None
+    held = terms(sentence)
+    share = sum(1 for w in words if {w, stem(w)} & held) / len(words)
+    if share < RESTATED_SHARE:
+        return None
+    return "No" if _SETTLING_DENIAL.search(sentence.replace("’", "'")) else "Yes"

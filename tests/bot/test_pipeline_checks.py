@@ -215,6 +215,10 @@ The fire destroyed the boiling houses and the warehouse on the quay, but it spar
 ## The quay
 
 The harbour board let the priory keep its pans on the quay until 1600.
+
+## The chapel
+
+The flames never reached the chapel on the hill, which stands to this day.
 """
 
 
@@ -241,3 +245,16 @@ def test_an_answer_cited_to_a_sentence_about_someone_else_is_refused(article: Ar
     assert answer.refused
     assert answer.text.startswith("The article doesn't say that of Hugh Pell.")
     assert "Walter Emmet" in answer.citations[0].quote
+
+
+def test_a_yes_no_question_the_model_will_not_answer_gets_its_restating_sentences_verdict() -> None:
+    fire = parse_article(FIRE, "fire.md")
+    unsaid = "The article doesn't say."
+    answer = ask(fire, "Did the flames reach the chapel on the hill?", unsaid)
+    assert not answer.refused
+    assert answer.text.startswith('No. The article says: "The flames never reached the chapel')
+    answer = ask(fire, "Did the harbour board let the priory keep its pans on the quay?", unsaid)
+    assert answer.text.startswith('Yes. The article says: "The harbour board let the priory')
+    # A sentence that restates less of the question, or not its year: the refusal stands.
+    assert ask(fire, "Did the bishop bless the chapel on the hill?", unsaid).refused
+    assert ask(fire, "Did the flames reach the chapel on the hill in 1650?", unsaid).refused

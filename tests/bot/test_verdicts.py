@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.answering.verdicts import implied_verdict, set_against
+from bot.answering.verdicts import implied_verdict, restated_verdict, set_against
 
 FIRE = (
     "The fire destroyed 23 of the 46 boiling houses and the guild's warehouse on the quay, but it "
@@ -31,3 +31,25 @@ def test_an_answer_without_a_verdict_states_one_by_restating_the_question() -> N
     assert (
         implied_verdict("It kept its pans.", "Wasn't the priory allowed to keep its pans?") is None
     )
+
+
+def test_a_sentence_restating_nearly_all_of_a_question_answers_it_by_its_polarity() -> None:
+    question = "Will the mobile payment market stay the same when the dream awakens?"
+    sentence = "When the dream awakens, the mobile payment market may no longer be the same."
+    assert restated_verdict(question, sentence) == "No"
+    assert (
+        restated_verdict(
+            question, "When the dream awakens, the mobile payment market will stay the same."
+        )
+        == "Yes"
+    )
+    # "no exaggeration" affirms; too little restated, or a negative question: no verdict.
+    assert (
+        restated_verdict(
+            "Does Acme reign supreme in payments?",
+            "It's no exaggeration to say that Acme reigns supreme in payments.",
+        )
+        == "Yes"
+    )
+    assert restated_verdict(question, "The dream is grandiose.") is None
+    assert restated_verdict("Won't the market stay the same?", sentence) is None
