@@ -167,6 +167,8 @@ def asked_relation(question: str) -> Relation | None:
             return None
         if start > i + 1 and end == start + 1:
             return None  # "the Kellwick causeway": one word after "the" may name a thing's kind
+        if tokens[end - 1].endswith(("'s", "'")):
+            return None  # "What did Agnes Marrow's brother …": the brother is the subject
         return _relation(lower[end], tokens[start:end], "subject", lower[end + 1 : end + 2])
     if lower[i] in _BE:
         # "Who was excommunicated by Prior Anselm?": the name after "by" did the deed.
@@ -276,13 +278,13 @@ def _role(tokens: Sequence[str], lower: Sequence[str], run: tuple[int, int], v: 
     start, end = run
     passive = _passive(lower, v)
     if end <= v:
+        possessive = tokens[end - 1].endswith(("'s", "'"))
         # A place that goes with the name ("the Abbey of St Ione at Brenford, which bought").
         while end + 1 < v and lower[end] in _LOCATIVES and _is_name(tokens[end + 1]):
             end = _name_run_end(tokens, end + 1)
         between = lower[end:v]
         if any(t in _CLAUSE_ENDS for t in between):
             return ""
-        possessive = tokens[end - 1].endswith(("'s", "'"))
         if all(t in _BETWEEN or t.endswith("ly") or t in _BE for t in between):
             if possessive:
                 return "unread"  # "Tamsin's nephew gave": someone of the name's did it

@@ -112,3 +112,7 @@ def test_a_place_beside_the_name_and_a_noun_like_the_verb_are_read_as_such() -> 
     road = "The Kellwick causeway is a raised road; the causeway links the town to the island."
     assert asked_relation("What does the Kellwick causeway connect?") is None
     assert reversed_in("What does the Kellwick causeway connect?", [road]) is None
+
+
+def test_a_possessive_name_is_not_the_deeds_side() -> None:
+    assert asked_relation("What did Agnes Marrow's brother sell to the council?") is None
