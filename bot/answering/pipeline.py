@@ -801,12 +801,8 @@ class AnswerPipeline:
             return None
         index = evidence[0]
         sentence = self._article_lines[index]
-        if self._given_figures_missing(question, index) or names_missing(
-            question, sentence, known_names=self._names, ignore=self._labels
-        ):
-            return None
         asked_names = set(claims(question, self._names).names) - {w.lower() for w in self._labels}
-        if not asked_names <= words_of(sentence):
+        if self._given_figures_missing(question, index) or not asked_names <= words_of(sentence):
             return None
         verdict = restated_verdict(question, sentence)
         citations = self.citations_for([index], ranked)
