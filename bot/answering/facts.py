@@ -372,7 +372,7 @@ _TAIL_WORDS = 4
 
 def completed_at_quote(answer: str, sentences: Sequence[str]) -> str:
     """``answer`` with the rest of its sentence, when it copies the article word for word up to
-    a quoted phrase and stops there ("… plunges Alipay into a new" for "… into a new "grandiose
+    a quoted phrase and stops there ("… plunges Globex into a new" for "… into a new "grandiose
     dream.""): the model's straight quote closed the JSON string. Unchanged otherwise."""
     stripped = answer.rstrip()
     words = stripped.split()
