@@ -731,34 +731,9 @@ class AnswerPipeline:
             return self._quoting(
                 question, chosen, ranked, passages, timings, usage, unsaid=NOT_SAID_OF_NAME
             )
-        ungiven = self._given_figures_missing(question, *sources)
-        if ungiven:
-            # "What did the guild sell in 1703?" answered from a sentence about 1794: the
-            # question's own year or figure must be in the sentence (or beside it).
-            log.info("the question's %s is not in the cited sentence", ", ".join(ungiven))
-            return self._quoting(
-                question,
-                chosen,
-                ranked,
-                passages,
-                timings,
-                usage,
-                unsaid=f"The article doesn't say that for {ungiven[0]}.",
-            )
-        elsewhere = self._names_elsewhere(question, sources) if basis == "model" else []
-        if elsewhere:
-            # "Three times" to "How many times did the guild petition the King?" from "The guild
-            # petitioned Parliament three times": the sentence tells it of someone else.
-            log.info("the question's %s is not in the cited sentence", ", ".join(elsewhere))
-            return self._quoting(
-                question,
-                chosen,
-                ranked,
-                passages,
-                timings,
-                usage,
-                unsaid=f"The article doesn't say that of {_as_asked(elsewhere[0], question)}.",
-            )
+        unsaid = self._missing_from_cited(question, sources, model_worded=basis == "model")
+        if unsaid is not None:
+            return self._quoting(question, chosen, ranked, passages, timings, usage, unsaid=unsaid)
         unmet = self._bare_off_subject(text, question, chosen) if basis == "model" else None
         if unmet is not None:
             # "1931" to "What year did Venn die?" from a sentence that says nothing of dying: a
@@ -832,6 +807,24 @@ class AnswerPipeline:
             # "The priory could keep its pans." to "Was the priory allowed to keep its pans?"
             return f"{implied}. {text}"
         return with_reason(text, quote)
+
+    def _missing_from_cited(
+        self, question: str, cited: Sequence[int], *, model_worded: bool
+    ) -> str | None:
+        """What the article does not say, when the cited sentences lack what the question gives:
+        its own year or figure ("What did the guild sell in 1703?" from a sentence about 1794,
+        unless it stands beside it), or, for an answer in the model's words, a name the question
+        asks about while they name others ("Three times" to "How many times did the guild
+        petition the King?" from "The guild petitioned Parliament three times")."""
+        ungiven = self._given_figures_missing(question, *cited)
+        if ungiven:
+            log.info("the question's %s is not in the cited sentence", ", ".join(ungiven))
+            return f"The article doesn't say that for {ungiven[0]}."
+        elsewhere = self._names_elsewhere(question, cited) if model_worded else []
+        if elsewhere:
+            log.info("the question's %s is not in the cited sentence", ", ".join(elsewhere))
+            return f"The article doesn't say that of {_as_asked(elsewhere[0], question)}."
+        return None
 
     def _names_elsewhere(self, question: str, cited: Sequence[int]) -> list[str]:
         """The question's names that the cited sentences lack while naming others. A yes/no
