@@ -127,6 +127,7 @@ else
     echo "no torch wheel staged: the build installs it from the PyTorch CPU index"
 fi
 docker buildx version >/dev/null 2>&1 || export DOCKER_BUILDKIT=0 # the classic builder
+previous_image=$(docker image inspect -f '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 t0=$(now)
 set +e
 nice -n 10 docker build --network host -f docker/Dockerfile -t "$IMAGE" . 2>&1 \
@@ -136,6 +137,10 @@ build_rc=${PIPESTATUS[0]}
 set -e
 ((build_rc == 0)) || { tail -n 60 "$LOG_DIR/build.log"; fail "image build failed (exit $build_rc)"; }
 t1=$(now)
+# Each rebuild leaves the image it replaced untagged (gigabytes): remove that one, and only it.
+if [[ -n "$previous_image" && "$previous_image" != "$(docker image inspect -f '{{.Id}}' "$IMAGE")" ]]; then
+    docker image rm "$previous_image" >/dev/null 2>&1 || true
+fi
 size=$(docker image inspect -f '{{.Size}}' "$IMAGE")
 echo "built $IMAGE in $(elapsed "$t0" "$t1") s; image size $((size / 1000000)) MB"
 
