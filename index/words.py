@@ -53,14 +53,30 @@ _IRREGULAR = {
 }
 # The past forms and participles of the verbs above ("gave", "sold", "sworn").
 IRREGULAR_FORMS = frozenset(_IRREGULAR)
+# Nouns told with another word than their verb, as the verb: a question asks "How much did the
+# society lend him?" of "a loan of £120", "When was she born?" of "her birth in 1841".
+_DERIVED_TEXT = """
+    bear born birth births | die death deaths dead | lend loan loans lender lenders |
+    sell sale sales seller sellers | give gift gifts | bury burial burials | choose choice |
+    lose loss losses | grow growth | prove proof | fly flight flights | speak speech speeches |
+    teach teacher teachers | succeed successor successors succession |
+    own owner owners | buy buyer buyers | win winner winners | build builder builders |
+    borrow borrower borrowers | invent inventor inventors invention | lead leader leaders |
+    marry marriage marriages | found founder founders foundation
+    """
+_FAMILY = {
+    form: group.split()[0] for group in _DERIVED_TEXT.split("|") for form in group.split()[1:]
+}
 
 
 def stem(word: str) -> str:
     """Just enough stemming to let "payments"/"payment", "companies"/"company",
     "serve"/"serves"/"served"/"serving" and "sold"/"sell" meet; ``word`` is lower-case."""
     word = _IRREGULAR.get(word, word)
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
+    if word in _FAMILY:
+        return _FAMILY[word]
+    if len(word) > 4 and word.endswith(("ies", "ied")):
+        return word[:-3] + "y"  # "companies", "married"
     if len(word) > 5 and word.endswith("ing"):
         word = word[:-3]
     elif len(word) > 4 and word.endswith("ed"):

@@ -40,3 +40,10 @@ def test_retrieval_and_the_answer_checks_use_the_same_words() -> None:
     assert grounding.stem is stem and grounding.STOPWORDS is STOPWORDS
     assert keywords.tokenize("the author says payments serve") == ["payment", "serv"]
     assert grounding.content_words("the author says payments serve") == ["payments", "serve"]
+
+
+def test_a_noun_meets_its_verb_where_their_forms_differ() -> None:
+    assert stem("loan") == stem("lent") == "lend"
+    assert stem("birth") == stem("born") and stem("death") == stem("died")
+    assert stem("married") == stem("marry") == stem("marriage")
+    assert stem("carried") == "carry"
