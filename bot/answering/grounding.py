@@ -8,6 +8,7 @@ in a log line ("3 of 5 content words unsupported: founded, 2004, ...").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -68,10 +69,16 @@ def number_forms(word: str) -> set[str]:
     return set()
 
 
+# A life's dates after a name, as reference works write them: "(14 March 1841 – 2 November
+# 1917)" says when its subject was born and died without either word.
+_LIFESPAN = re.compile(r"\((?:[^()]*?\s)?\d{3,4}\s*[–—-]\s*(?:[^()]*?\s)?\d{3,4}\)")
+_LIFESPAN_TERMS = frozenset({"born", "bear", "died", "die"})
+
+
 def terms(text: str) -> set[str]:
     """Content words of ``text`` and their stems; hyphenated terms ("C-end-centric") also by
-    their parts."""
-    found: set[str] = set()
+    their parts; a life's dates in brackets also as "born" and "died"."""
+    found: set[str] = set(_LIFESPAN_TERMS) if _LIFESPAN.search(text) else set()
     for word in content_words(text):
         found.update((word, stem(word)))
         found |= number_forms(word)

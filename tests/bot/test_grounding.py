@@ -1,4 +1,4 @@
-from bot.answering.grounding import content_words, support
+from bot.answering.grounding import content_words, support, terms
 
 SOURCE = [
     "Alipay has also conducted AI-related experiments, such as launching an AI smart assistant "
@@ -40,3 +40,9 @@ def test_yes_no_answers_count_only_content_words():
 
 def test_content_words_drop_stopwords_and_possessives():
     assert content_words("The author says Alipay's AI is a tool.") == ["alipay", "tool"]
+
+
+def test_a_lifes_dates_in_brackets_say_born_and_died() -> None:
+    assert {"born", "died"} <= terms("Ida Marchetti (3 May 1862 – 9 June 1931) was a glassblower")
+    assert {"born", "died"} <= terms("Pell (1810–1849) was a mason")
+    assert "born" not in terms("In 1862 – the year of the flood – she moved")
