@@ -167,6 +167,7 @@ def unsupported_claims(
     known_names: Iterable[str] = (),
     also_allowed: str = "",
     article_names: frozenset[str] = frozenset(),
+    context: str = "",
 ) -> list[str]:
     """The names and figures of ``answer`` that no text of ``sources`` holds.
 
@@ -174,9 +175,11 @@ def unsupported_claims(
     nobody at all: "What did Acme launch?" answered "Acme launched ..." from "It launched ..."
     is no wrong actor, but the same answer from "Initech launched ..." is. ``article_names``
     (``full_names`` of the article) lets a full name stand for the part of it a source uses.
+    ``context`` holds names that a source's "he" or "its" stands for; its figures count for
+    nothing, since a quote of the source would not show them.
     """
     texts = list(sources)
-    source_words: set[str] = set()
+    source_words = words_of(context)
     for text in texts:
         source_words |= words_of(text)
     source_words |= _named_in_full(answer, source_words, article_names)

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from bot.answering.answer import Answer, Citation, SourcePassage, Turn
 from bot.answering.citing import SentenceRanker
+from bot.answering.context import reading_contexts
 from bot.answering.demands import asking_words, demands, met
 from bot.answering.facts import (
     bare_names,
@@ -250,6 +251,7 @@ class AnswerPipeline:
             )
         # The article's names (capitalised words not opening a sentence), for the claims check.
         self._names = claims("\n".join(self._article_lines)).names
+        self._contexts = reading_contexts(article, self._article_lines)
         self._full_names = full_names("\n".join(self._article_lines))
         # Words that name the article's parts, not a subject ("section II", "the conclusion"),
         # and the names of its title: the article's subject, which a sentence about it need not
@@ -444,9 +446,7 @@ class AnswerPipeline:
                 return demand.unmet()
         closest = evidence[:EVIDENCE_CHECKED]
         missing = [
-            names_missing(
-                question, self._article_lines[i], known_names=self._names, ignore=self._labels
-            )
+            names_missing(question, self._as_read(i), known_names=self._names, ignore=self._labels)
             for i in closest
         ]
         if all(missing):
@@ -832,8 +832,13 @@ class AnswerPipeline:
         names ("… keep its pans at Hallam Ness?") may stand in the sentence before."""
         if is_yes_no_question(question):
             return []
-        source = " ".join(self._article_lines[i] for i in cited)
+        source = " ".join(self._as_read(i) for i in cited)
         return names_missing(question, source, known_names=self._names, ignore=self._labels)
+
+    def _as_read(self, index: int) -> str:
+        """Sentence ``index`` with the names its reader knows it by: "In 1887 he wrote to The
+        Optical Review …" holds Pellow in the sentence before it, or in its section's heading."""
+        return f"{self._contexts[index]} {self._article_lines[index]}".strip()
 
     def _given_figures_missing(self, question: str, *cited: int) -> list[str]:
         """The figures written in digits in the question that neither the cited sentences, the
@@ -985,6 +990,7 @@ class AnswerPipeline:
             known_names=self._names,
             also_allowed=question,
             article_names=self._full_names,
+            context=self._contexts[index],
         )
 
     def _wrong_claims(self, text: str, index: int, question: str) -> list[str]:

@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.answering.context import points_back, reading_contexts
 from bot.answering.grounding import content_words, stem, terms
 from index.article import Article
 
@@ -36,6 +37,11 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|[\"'(\[]\s*)$")
 _ROMAN = re.compile(r"^[IVX]+$")
 # Clauses within a sentence: an enumeration gives each name its own ("Initech …, Globex …").
 _CLAUSE = re.compile(r"[,;]\s+")
+# A name in a clause, with the preposition before it and the possessive after it, if any.
+_HOLDER = re.compile(
+    rf"(?P<prep>\b(?:of|in|at|to|from|by|for|with|on|into|near)\s+(?:the\s+)?)?"
+    rf"(?P<name>{_NAME.pattern})(?P<own>['’]s?\b)?"
+)
 
 
 def _key(word: str) -> str:
@@ -74,7 +80,12 @@ class PremiseChecker:
         self.article = article
         self.is_common_word = is_common_word
         self._sentence_terms = [terms(s.text) for s in article.sentences]
-        self._clause_terms = [[terms(c) for c in _CLAUSE.split(s.text)] for s in article.sentences]
+        self._clauses = [_CLAUSE.split(s.text) for s in article.sentences]
+        # A name stands in a sentence also where its reader takes it from: the heading, or the
+        # sentence before a "he" ("… a spyglass given to him by Dr Amos Lathey").
+        self._context_terms = [
+            terms(c) for c in reading_contexts(article, [s.text for s in article.sentences])
+        ]
         self._vocabulary = set().union(*self._sentence_terms) if self._sentence_terms else set()
         self._names = self._article_names(article)
         # Section labels and headings are names the question may use ("section II").
@@ -157,20 +168,38 @@ class PremiseChecker:
         return [i for i, terms in enumerate(self._sentence_terms) if keys & terms]
 
     def _ties(self, index: int, name: str, term: str) -> bool:
-        """Whether sentence ``index`` ties ``term`` to ``name``: both are in it, and no clause
-        that holds the term gives it to another name instead. In "we see Initech fully embracing
-        deepseek, Globex investing heavily in AI, and Umbrella laying the groundwork in AI",
-        deepseek is Initech's, not Umbrella's."""
-        if not self._has(index, name):
+        """Whether sentence ``index`` ties ``term`` to ``name``: the name is in it or in its
+        reading context, and no clause that holds the term gives it to another name instead. In
+        "we see Initech fully embracing deepseek, Globex investing heavily in AI, and Umbrella
+        laying the groundwork in AI", deepseek is Initech's, not Umbrella's. A name after the
+        term ("an optician in the city of Castlebury"), after a preposition or owning something
+        ("the Observatory's contract") does not take the term, and a clause that says "he" or
+        "his" may mean the name of its context."""
+        keys = {name, stem(name)}
+        in_context = bool(keys & self._context_terms[index])
+        if not (self._has(index, name) or in_context):
             return False
-        keys = {term, stem(term)}
-        for clause in self._clause_terms[index]:
-            if not keys & clause:
+        for clause in self._clauses[index]:
+            held = terms(clause)
+            if not {term, stem(term)} & held:
                 continue
-            others = {t for t in clause if t in self._names} - {name, stem(name)}
-            if {name, stem(name)} & clause or not others:
+            if keys & held or (in_context and points_back(clause)):
+                return True
+            if not self._holders(clause, term) - keys:
                 return True
         return False
+
+    def _holders(self, clause: str, term: str) -> set[str]:
+        """The article's names that may hold ``term`` in ``clause``: those written before it,
+        neither after a preposition nor in the possessive."""
+        at = re.search(rf"(?<![A-Za-z0-9]){re.escape(term)}", clause, re.IGNORECASE)
+        before = clause[: at.start()] if at else clause
+        holders: set[str] = set()
+        for match in _HOLDER.finditer(before):
+            if match.group("prep") or match.group("own"):
+                continue
+            holders |= {t for t in terms(match.group("name")) if t in self._names}
+        return holders
 
     def _has(self, index: int, word: str) -> bool:
         return bool({word, stem(word)} & self._sentence_terms[index])
