@@ -194,6 +194,8 @@ def unsupported_claims(
 
 
 _CLAUSE = re.compile(r"[,;:]\s+|\s+(?:and|but|while|whereas)\s+")
+# A clause that gives the doer of a passive deed: "by his uncle Jerome Quill", "not by Acme".
+_AGENT = re.compile(r"(?:(?:but|and|or)\s+)?(?:not\s+|only\s+|also\s+)?by\s", re.IGNORECASE)
 
 
 def _clauses(text: str, known: Sequence[str]) -> list[tuple[set[str], set[str]]]:
@@ -294,18 +296,25 @@ def stands_for(
     if not asked:
         return True
     wanted = set(names)
+    # The question's own names stand for what it asks about too: "The Glass of Wexcombe by
+    # Margaret Idle" answers "Who wrote The Glass of Wexcombe?" without the word "wrote".
+    subjects = set(content_words(" ".join(asked_names - wanted)))
     clauses = _CLAUSE.split(source)
     for k, clause in enumerate(clauses):
         if not any(_held(n, words_of(clause)) for n in wanted):
             continue
         about = clause
         clause_names = set(claims(clause, known).names)
-        if len([w for w in content_words(clause) if w not in clause_names]) <= 1:
+        if _AGENT.match(clause):
+            # "… was paid not by his father, …, but by his uncle Jerome Quill": the deed
+            # done by the name is in the clauses before it.
+            about = " ".join(clauses[: k + 1])
+        elif len([w for w in content_words(clause) if w not in clause_names]) <= 1:
             # A name set off alone ("the keeper, Samuel Orde, had rung the bell"; "the herring
             # ports, chiefly Arnholm, where the guild kept a warehouse") belongs with the
             # clauses around it.
             about = " ".join(clauses[max(0, k - 1) : k + 2])
-        if asked & terms(about):
+        if asked & terms(about) or any(_held(n, words_of(clause)) for n in subjects):
             return True
     return False
 

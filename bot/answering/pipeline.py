@@ -722,15 +722,18 @@ class AnswerPipeline:
         named = (
             bare_names(text, self._names) if basis == "model" and self.config.check_claims else []
         )
-        if named and not stands_for(
-            named, question, self._article_lines[chosen], known_names=self._names
-        ):
-            # A name alone answers a "who" or "which" question only where the sentence ties
-            # it to what the question asks about.
-            log.info("answer %r does not stand for what is asked", text)
-            return self._quoting(
-                question, chosen, ranked, passages, timings, usage, unsaid=NOT_SAID_OF_NAME
-            )
+        if named and not self._stands_for(named, question, chosen):
+            # A name alone answers a "who" or "which" question only where a sentence ties it
+            # to what the question asks about: that sentence is cited, if offered.
+            tying = [i for i in ranked if i != chosen and self._stands_for(named, question, i)]
+            if not tying:
+                log.info("answer %r does not stand for what is asked", text)
+                return self._quoting(
+                    question, chosen, ranked, passages, timings, usage, unsaid=NOT_SAID_OF_NAME
+                )
+            log.info("answer %r stands for what is asked in sentence %d", text, tying[0])
+            chosen, sources = tying[0], [tying[0]]
+            citations = self.citations_for(sources, ranked)
         unsaid = self._missing_from_cited(question, sources, model_worded=basis == "model")
         if unsaid is not None:
             return self._quoting(question, chosen, ranked, passages, timings, usage, unsaid=unsaid)
@@ -834,6 +837,15 @@ class AnswerPipeline:
             return []
         source = " ".join(self._as_read(i) for i in cited)
         return names_missing(question, source, known_names=self._names, ignore=self._labels)
+
+    def _stands_for(self, names: Sequence[str], question: str, index: int) -> bool:
+        """Whether sentence ``index`` names the answer's name (``names``: its words) and ties it
+        to what is asked."""
+        line = self._article_lines[index]
+        held = words_of(line)
+        return any(w in held for n in names for w in words_of(n)) and stands_for(
+            names, question, line, known_names=self._names
+        )
 
     def _as_read(self, index: int) -> str:
         """Sentence ``index`` with the names its reader knows it by: "In 1887 he wrote to The

@@ -223,3 +223,14 @@ def test_an_answer_cut_at_a_quoted_phrase_it_copies_gets_the_rest_of_its_sentenc
     assert completed_at_quote("The neglect of integration plunges", sentences) == (
         "The neglect of integration plunges"
     )
+
+
+def test_a_passive_deed_and_a_title_stand_for_the_name_that_follows_them() -> None:
+    paid = "The fee was paid not by his father, whose shop was failing, but by his aunt Vera Lusk."
+    assert stands_for(["vera", "lusk"], "Who paid the fee?", paid, known_names=["vera", "lusk"])
+    book = "The only biography, The Quiet Kiln by Anna Fay, appeared in 1950."
+    known = ["quiet", "kiln", "anna", "fay"]
+    assert stands_for(["anna", "fay"], "Who wrote The Quiet Kiln?", book, known_names=known)
+    # Neither the deed nor the question's own name beside the answer's: no answer.
+    other = "The critic Anna Fay later praised its glaze."
+    assert not stands_for(["anna", "fay"], "Who built The Quiet Kiln?", other, known_names=known)
