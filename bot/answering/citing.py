@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from typing import Protocol
 
 import numpy as np
@@ -54,14 +55,16 @@ class SentenceRanker:
         asked = terms(question)
         return max((self.sentence_share(asked, i) for i in candidates), default=0.0)
 
-    def sentence_share(self, asked: set[str], index: int) -> float:
+    def sentence_share(
+        self, asked: set[str], index: int, also: AbstractSet[str] = frozenset()
+    ) -> float:
         """The share of the words ``asked`` (terms, rare ones counting more) sentence ``index``
-        uses."""
+        uses, or ``also`` holds (the words it is read with)."""
         weight = {w: self._rarity.get(w, self._unseen) for w in asked}
         total = sum(weight.values())
         if total <= 0:
             return 0.0
-        return sum(weight[w] for w in asked & self.sentence_terms[index]) / total
+        return sum(weight[w] for w in asked & (self.sentence_terms[index] | also)) / total
 
     def scores(self, question: str, answer: str, candidates: Sequence[int]) -> list[float]:
         if not candidates:

@@ -847,6 +847,14 @@ class AnswerPipeline:
             names, question, line, known_names=self._names
         )
 
+    def _share_as_read(self, asked: set[str], index: int) -> float:
+        """The share of the ``asked`` words sentence ``index`` uses, read with its context
+        ("sell it … for four guineas" sells the first lens of the sentence before) once it
+        uses one of them itself: "From 1905 … his niece Rosamund" says nothing of marrying
+        because the sentence before it says "Fenwright never married"."""
+        also = terms(self._contexts[index]) if asked & self.ranker.sentence_terms[index] else set()
+        return self.ranker.sentence_share(asked, index, also)
+
     def _as_read(self, index: int) -> str:
         """Sentence ``index`` with the names its reader knows it by: "In 1887 he wrote to The
         Optical Review …" holds Pellow in the sentence before it, or in its section's heading."""
@@ -903,13 +911,13 @@ class AnswerPipeline:
             ]
             if len(extra) > 1:
                 return None
-            share = self.ranker.sentence_share(asked, chosen)
+            share = self._share_as_read(asked, chosen)
             return asked_for[0].unmet() if share < BARE_FIGURE_SHARE else None
         if _ASKS_REASON.match(question):
             # A reason or a manner in a few words is a claim, held by the support checks.
             return None
         named = set(claims(text, self._names).names) - set(claims(question, self._names).names)
-        if not named or len(asked) < 2:
+        if not named or len({stem(w) for w in asked}) < 2:
             # A common word or a term ("focusing" to "What single word sums up …?") may answer
             # from a sentence that paraphrases the whole question, and one asked word ("What
             # are Acme and Globex doing?") is too little to judge by; a new name needs its
@@ -919,7 +927,7 @@ class AnswerPipeline:
         own = [w for w in content_words(text) if not {w, stem(w)} & given]
         if len(own) > BARE_WORDS:
             return None
-        share = self.ranker.sentence_share(asked, chosen)
+        share = self._share_as_read(asked, chosen)
         if share >= BARE_ANSWER_SHARE:
             return None
         return NOT_SAID_WHO if _WHO_DID.match(question) else NOT_SAID_OF_NAME
