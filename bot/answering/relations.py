@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.answering.grounding import content_words, terms
 from index.words import IRREGULAR_FORMS, stem
 
 # Words and the punctuation that ends a clause, as written (case kept: names are capitalised).
@@ -319,11 +320,24 @@ def reversed_in(question: str, sentences: Sequence[str]) -> int | None:
     relation = asked_relation(question)
     if relation is None:
         return None
+    # The same deed has the same matter: "which Fenwright kept until his death" (two books) is
+    # not the keeping of "What kept Fenwright from joining the expedition?". One word ("the
+    # guild") may be a "their" in the sentence, so the matter counts from two words on.
+    verbs = {relation.verb, *_CONVERSES.get(relation.verb, ())}
+    matter = [
+        w
+        for w in content_words(question)
+        if w not in relation.name and stem(w) not in verbs and w not in _WH
+    ]
     first: int | None = None
     for index, sentence in enumerate(sentences):
         found = roles(relation, sentence)
         if found is None or relation.role in found:
             return None
-        if found and first is None:
+        if (
+            found
+            and first is None
+            and (len(matter) < 2 or terms(" ".join(matter)) & terms(sentence))
+        ):
             first = index
     return first

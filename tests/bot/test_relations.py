@@ -116,3 +116,11 @@ def test_a_place_beside_the_name_and_a_noun_like_the_verb_are_read_as_such() -> 
 
 def test_a_possessive_name_is_not_the_deeds_side() -> None:
     assert asked_relation("What did Agnes Marrow's brother sell to the council?") is None
+
+
+def test_a_reversed_deed_must_be_about_the_same_matter() -> None:
+    kept = ["Brell lent her two books, which Marchetti kept until her death."]
+    # Marchetti keeps the books; what kept her from a journey is another keeping.
+    assert reversed_in("What kept Marchetti from joining the voyage to Sicily?", kept) is None
+    lent = ["Marchetti lent Brell two books on glass."]
+    assert reversed_in("Who lent Marchetti two books on glass?", lent) == 0
