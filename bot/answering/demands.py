@@ -88,6 +88,8 @@ _NEGATION_TEXT = """\
     cannot failed fail fails refused refuse except instead only"""
 _NEGATIONS = frozenset(_NEGATION_TEXT.split())
 _ASKED_NEGATION = frozenset({"not", "never", "neither", "nor"})
+# Words that open a clause the question reports rather than asks.
+_REPORTED = frozenset({"that", "whether", "if", "because"})
 
 
 @dataclass(frozen=True)
@@ -137,8 +139,11 @@ def demands(question: str) -> list[Demand]:
     if _DATE_ASKED.search(question):
         found.append(Demand("date"))
     words = _words(question)
+    # "Which ports did the guild not trade with?" asks for an exception; "How did he show that
+    # he had not copied it?" asks how, and its "not" belongs to the clause it reports.
+    main = words[: next((k for k, w in enumerate(words) if w in _REPORTED), len(words))]
     if _WH_QUESTION.match(question) and any(
-        w in _ASKED_NEGATION or w.endswith("n't") for w in words
+        w in _ASKED_NEGATION or w.endswith("n't") for w in main
     ):
         found.append(Demand("negation"))
     for i, word in enumerate(words):

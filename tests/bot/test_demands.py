@@ -71,6 +71,11 @@ def test_a_question_asking_for_an_exception_needs_a_sentence_with_a_negation() -
     assert negation.unmet() == "The article doesn't say that."
 
 
+def test_a_not_in_a_reported_clause_asks_for_no_exception() -> None:
+    question = "How did the guild show that it had not broken the charter?"
+    assert all(d.kind != "negation" for d in demands(question))
+
+
 def test_only_a_wh_question_asks_for_an_exception() -> None:
     # A yes/no question with "not" asks whether, and is answered yes or no.
     assert not any(d.kind == "negation" for d in demands("Did the guild not keep a warehouse?"))
