@@ -130,6 +130,14 @@ def test_prompt_offers_only_retrieved_sentences(article, passages):
     assert written == sorted(pipeline.ranker.closest("What about AI?", sorted(allowed), 2))
 
 
+def test_a_yes_no_question_reads_two_evidence_sentences_any_other_one(article, passages):
+    hits = hits_for(passages, "III")
+    pipeline, llm = make(article, hits, lambda s: {"answerable": False}, evidence_sentences=1)
+    pipeline.answer("What about AI?")
+    pipeline.answer("Is AI a tool?")
+    assert [len(written_out(article, call)) for call in llm.calls] == [1, 2]
+
+
 def test_sources_a_model_names_are_never_citations(article, passages):
     # A backend that ignored the grammar and named sentence 0 (Introduction, not retrieved).
     pipeline, _ = make(
