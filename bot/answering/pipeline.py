@@ -87,6 +87,7 @@ TOO_LONG = (
 
 
 _GIVEN_FIGURE = re.compile(r"\b(\d+)(?!\d|'?s\b)")
+_YEAR = re.compile(r"1\d{3}|20\d{2}")
 # "Who lent …", "From whom did …": a question after an actor, not a description ("Who was …").
 _WHO_DID = re.compile(
     r"^\W*(?:(?:from|to|by|with|for) )?(?:who|whom)\b(?! (?:is|was|are|were)\b)", re.IGNORECASE
@@ -864,7 +865,10 @@ class AnswerPipeline:
 
     def _given_figures_missing(self, question: str, *cited: int) -> list[str]:
         """The figures written in digits in the question that neither the cited sentences, the
-        sentences beside them in their sections, nor their sections' titles give."""
+        sentences beside them in their sections, nor their sections' titles give. A year the
+        cited sentences lack while they date their fact with another is missing even where a
+        sentence beside them gives it: "By 1880 the workshop employed fourteen people" does not
+        say how many it employed in 1890."""
         # A decade ("the 1930s") is a span, not a figure a sentence repeats.
         given = [str(int(f)) for f in _GIVEN_FIGURE.findall(question)]
         if not given:
@@ -880,7 +884,13 @@ class AnswerPipeline:
             ]
             near.append(self.article.section(section).title)
         held = figures_in(" ".join(near))
-        return [f for f in dict.fromkeys(given) if f not in held]
+        own = figures_in(" ".join(self._article_lines[i] for i in cited))
+        dated = any(_YEAR.fullmatch(f) for f in own)
+        return [
+            f
+            for f in dict.fromkeys(given)
+            if f not in held or (dated and f not in own and _YEAR.fullmatch(f))
+        ]
 
     def _asked_about(self, question: str) -> set[str]:
         """What a question asks about: its words other than names, figures and the asking

@@ -103,6 +103,19 @@ def test_a_year_the_question_gives_must_be_in_the_sentence_cited(article: Articl
     assert not answer.refused
 
 
+def test_a_year_beside_a_sentence_dated_with_another_year_is_not_given() -> None:
+    harbour = parse_article(
+        "# Harbour\n\n## Staff\n\nBy 1880 the harbour employed fourteen pilots. About 600 "
+        "ships had called there by 1890.\n",
+        "harbour.md",
+    )
+    answer = ask(harbour, "How many pilots did the harbour employ in 1890?", "fourteen")
+    assert answer.refused
+    assert answer.text.startswith("The article doesn't say that for 1890.")
+    answer = ask(harbour, "How many pilots did the harbour employ in 1880?", "fourteen")
+    assert not answer.refused and answer.text == "fourteen"
+
+
 def test_a_year_in_the_section_title_counts_as_given(article: Article) -> None:
     answer = ask(article, "Who was the keeper during the fire of 1587?", "Ann Rook")
     assert not answer.refused and answer.text == "Ann Rook"
