@@ -25,8 +25,9 @@ _FIGURE = re.compile(r"\d+")
 _NAME_RUN = re.compile(r"[A-Z][\w'’&.-]*(?:\s+[A-Z][\w'’&.-]*)*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 
-# Capitalised only because they begin a sentence or are the pronoun "I", not names.
-_NOT_NAMES = frozenset({"i"})
+# Capitalised only because they are the pronoun "I" or open a title ("The Optical Review",
+# "A Tale of …"), not names: an article with such a title must not make every "The" a name.
+_NOT_NAMES = frozenset({"i", "the", "a", "an"})
 
 YES_NO_OPENERS = frozenset(
     [

@@ -36,6 +36,12 @@ def test_names_are_capitalised_words_not_opening_a_sentence() -> None:
     assert found.names == ("northwind",)
 
 
+def test_the_article_opening_a_title_is_no_name() -> None:
+    known = claims("He wrote to the journal The Optical Review.").names
+    assert known == ("optical", "review")
+    assert claims('Yes. The article says: "It was."', known).names == ()
+
+
 def test_an_opening_word_is_a_name_when_known_or_written_with_an_inner_capital() -> None:
     assert claims("Tencent grew. WeChat grew. Growth slowed.", KNOWN).names == (
         "tencent",
