@@ -30,13 +30,11 @@ def points_back(sentence: str) -> bool:
     return _POINTING_BACK.search(sentence) is not None
 
 
-def reading_contexts(article: Article, lines: list[str]) -> list[str]:
-    """For each sentence (``lines[i]`` is sentence ``i`` as the pipeline reads it), the text
-    around it that a reader takes its references from: its section's title, and the article's
-    title and the earlier sentences of its paragraph when it points back. Empty for a sentence
-    of an untitled section that points back to nothing."""
+def earlier_in_paragraph(article: Article, lines: list[str]) -> list[tuple[int, ...]]:
+    """For each sentence that points back, the sentences before it in its paragraph (the ones a
+    pronoun may stand for a name of); an empty tuple for any other sentence."""
     sentences = article.sentences
-    contexts: list[str] = []
+    earlier: list[tuple[int, ...]] = []
     paragraph_start = 0
     for i, sentence in enumerate(sentences):
         previous = sentences[i - 1] if i else None
@@ -46,10 +44,21 @@ def reading_contexts(article: Article, lines: list[str]) -> list[str]:
             or _PARAGRAPH_BREAK.search(article.text, previous.end, sentence.start)
         ):
             paragraph_start = i
-        section = article.section(sentence.section)
+        earlier.append(tuple(range(paragraph_start, i)) if points_back(lines[i]) else ())
+    return earlier
+
+
+def reading_contexts(article: Article, lines: list[str]) -> list[str]:
+    """For each sentence (``lines[i]`` is sentence ``i`` as the pipeline reads it), the text
+    around it that a reader takes its references from: its section's title, and the article's
+    title and the earlier sentences of its paragraph when it points back. Empty for a sentence
+    of an untitled section that points back to nothing."""
+    contexts: list[str] = []
+    for i, before in enumerate(earlier_in_paragraph(article, lines)):
+        section = article.section(article.sentences[i].section)
         parts = [section.heading.lstrip("#").strip()] if section.heading else []
         if points_back(lines[i]):
             # A paragraph that opens with "He died at …" speaks of the article's subject.
-            parts += [article.title, *lines[paragraph_start:i]]
+            parts += [article.title, *(lines[j] for j in before)]
         contexts.append(" ".join(p for p in parts if p))
     return contexts

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from bot.answering.answer import Answer, Citation, SourcePassage, Turn
 from bot.answering.citing import SentenceRanker
-from bot.answering.context import reading_contexts
+from bot.answering.context import earlier_in_paragraph, reading_contexts
 from bot.answering.demands import asking_words, demands, met
 from bot.answering.facts import (
     bare_names,
@@ -256,6 +256,7 @@ class AnswerPipeline:
         # The article's names (capitalised words not opening a sentence), for the claims check.
         self._names = claims("\n".join(self._article_lines)).names
         self._contexts = reading_contexts(article, self._article_lines)
+        self._earlier = earlier_in_paragraph(article, self._article_lines)
         self._full_names = full_names("\n".join(self._article_lines))
         # Words that name the article's parts, not a subject ("section II", "the conclusion"),
         # and the names of its title: the article's subject, which a sentence about it need not
@@ -731,6 +732,12 @@ class AnswerPipeline:
                     log.info("answer not carried by its quotes: quoting its sentence")
                     return self._quoting(question, chosen, ranked, passages, timings, usage)
                 sources = carried
+            named_before = self._antecedents(text, sources)
+            if named_before:
+                # "Pellow's creditors" from "… from his creditors": the sentence that says who
+                # "his" is is cited too, so the quotes hold every name the answer uses.
+                log.info("citing sentences %s for the names behind a pronoun", named_before)
+                sources = [*sources, *named_before]
             citations = self.citations_for(sources, ranked)
         named = (
             bare_names(text, self._names) if basis == "model" and self.config.check_claims else []
@@ -849,6 +856,30 @@ class AnswerPipeline:
             return []
         source = " ".join(self._as_read(i) for i in cited)
         return names_missing(question, source, known_names=self._names, ignore=self._labels)
+
+    def _antecedents(self, text: str, sources: Sequence[int]) -> list[int]:
+        """For each name of the answer that the cited sentences lack and a sentence before one
+        of them in its paragraph holds (a "he" or "its" stands for it), the nearest such
+        sentence."""
+        lines = [self._article_lines[i] for i in sources]
+        lacking = {
+            name
+            for name in unsupported_claims(
+                text, lines, known_names=self._names, article_names=self._full_names
+            )
+            if not name.isdigit()
+        }
+        found: list[int] = []
+        for name in lacking:
+            holders = [
+                j
+                for i in sources
+                for j in self._earlier[i]
+                if name in words_of(self._article_lines[j])
+            ]
+            if holders and max(holders) not in found and max(holders) not in sources:
+                found.append(max(holders))
+        return sorted(found)
 
     def _share_as_read(self, asked: set[str], index: int) -> float:
         """The share of the ``asked`` words sentence ``index`` uses, read with its context

@@ -97,3 +97,13 @@ def test_the_sentence_before_lends_what_a_pronoun_means_not_what_is_done(article
     answer = ask(article, "In what year did Cora Vell marry?", "1900")
     assert answer.refused
     assert answer.text.startswith("The article doesn't say when.")
+
+
+def test_the_sentence_that_says_who_she_is_is_cited_with_the_answer(article):
+    # "Her uncle Tomas Brell taught her the trade": the answer names Marchetti, whom the
+    # sentence before names.
+    answer = ask(article, "Who taught Marchetti her trade?", "Tomas Brell taught Marchetti.")
+    assert not answer.refused and answer.basis == "model"
+    quotes = [c.quote for c in answer.citations]
+    assert any("Brell taught her the trade" in q for q in quotes)
+    assert any("Ida Marchetti (3 May 1862" in q for q in quotes)
