@@ -177,7 +177,7 @@ def _without_dated_years(words: list[str], given: set[str]) -> list[str]:
             continue
         before = words[i - 1] if i else ""
         after = words[i + 1] if i + 1 < len(words) else ""
-        if _is_year(word) and (before in _DATE_WORDS or before in _MONTHS or before.isdigit()):
+        if is_year(word) and (before in _DATE_WORDS or before in _MONTHS or before.isdigit()):
             continue
         if word.isdigit() and len(word) <= 2 and after in _MONTHS:
             continue  # the day of "9 March"
@@ -199,7 +199,8 @@ def _without_spans(words: list[str]) -> list[str]:
     ]
 
 
-def _is_year(word: str) -> bool:
+def is_year(word: str) -> bool:
+    """Whether ``word`` is a year written in digits ("1887")."""
     return word.isdigit() and len(word) == 4 and 1000 <= int(word) <= 2199
 
 

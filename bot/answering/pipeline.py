@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from bot.answering.answer import Answer, Citation, SourcePassage, Turn
 from bot.answering.citing import SentenceRanker
 from bot.answering.context import earlier_in_paragraph, reading_contexts
-from bot.answering.demands import asking_words, demands, met
+from bot.answering.demands import asking_words, demands, is_year, met
 from bot.answering.facts import (
     bare_names,
     claims,
@@ -87,7 +87,6 @@ TOO_LONG = (
 
 
 _GIVEN_FIGURE = re.compile(r"\b(\d+)(?!\d|'?s\b)")
-_YEAR = re.compile(r"1\d{3}|20\d{2}")
 # "Who lent …", "From whom did …": a question after an actor, not a description ("Who was …").
 _WHO_DID = re.compile(
     r"^\W*(?:(?:from|to|by|with|for) )?(?:who|whom)\b(?! (?:is|was|are|were)\b)", re.IGNORECASE
@@ -916,11 +915,11 @@ class AnswerPipeline:
             near.append(self.article.section(section).title)
         held = figures_in(" ".join(near))
         own = figures_in(" ".join(self._article_lines[i] for i in cited))
-        dated = any(_YEAR.fullmatch(f) for f in own)
+        dated = any(is_year(f) for f in own)
         return [
             f
             for f in dict.fromkeys(given)
-            if f not in held or (dated and f not in own and _YEAR.fullmatch(f))
+            if f not in held or (dated and f not in own and is_year(f))
         ]
 
     def _asked_about(self, question: str) -> set[str]:
