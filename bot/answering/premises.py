@@ -80,7 +80,8 @@ class PremiseChecker:
         self.article = article
         self.is_common_word = is_common_word
         self._sentence_terms = [terms(s.text) for s in article.sentences]
-        self._clauses = [_CLAUSE.split(s.text) for s in article.sentences]
+        # Each sentence's clauses, as written and as terms, read once: every check reads them.
+        self._clauses = [[(c, terms(c)) for c in _CLAUSE.split(s.text)] for s in article.sentences]
         # A name stands in a sentence also where its reader takes it from: the heading, or the
         # sentence before a "he" ("… a spyglass given to him by Dr Amos Lathey").
         self._context_terms = [
@@ -179,8 +180,7 @@ class PremiseChecker:
         in_context = bool(keys & self._context_terms[index])
         if not (self._has(index, name) or in_context):
             return False
-        for clause in self._clauses[index]:
-            held = terms(clause)
+        for clause, held in self._clauses[index]:
             if not {term, stem(term)} & held:
                 continue
             if keys & held or (in_context and points_back(clause)):
