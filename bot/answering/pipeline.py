@@ -98,7 +98,9 @@ _SAYS_UNSAID = re.compile(
 
 
 def _as_asked(name: str, question: str) -> str:
-    """``name`` with the determiner the question gives it ("the Searcher", "a Searcher")."""
+    """``name`` with the determiner the question gives it ("the Searcher", "a Searcher"), and
+    without a possessive ending ("the Lisk Valley Railway's loan" is asked of the railway)."""
+    name = re.sub(r"['’]s$", "", name)
     match = re.search(rf"\b(the|a|an)\s+{re.escape(name)}\b", question, re.IGNORECASE)
     return f"{match.group(1).lower()} {name}" if match else name
 

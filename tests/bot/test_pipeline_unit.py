@@ -797,6 +797,12 @@ def test_a_figure_restating_the_question_s_names_stands(causeway):
         ("Searcher", "For how many years did a Searcher hold office?", "a Searcher"),
         ("Court of Assistants", "Who sat on The Court of Assistants?", "the Court of Assistants"),
         ("ByteDance", "What did ByteDance launch?", "ByteDance"),
+        (
+            "Lisk Valley Railway's",
+            "Who repaid the Lisk Valley Railway's loan?",
+            "the Lisk Valley Railway",
+        ),
+        ("Orbell’s", "What was Orbell’s trade?", "Orbell"),
     ],
 )
 def test_a_refusal_names_what_it_does_not_say_of_as_the_question_did(name, question, expected):
