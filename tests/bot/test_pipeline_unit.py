@@ -807,3 +807,24 @@ def test_a_figure_restating_the_question_s_names_stands(causeway):
 )
 def test_a_refusal_names_what_it_does_not_say_of_as_the_question_did(name, question, expected):
     assert _as_asked(name, question) == expected
+
+
+def test_an_answer_giving_a_cause_its_sentence_does_not_hold_is_refused(causeway):
+    pipeline = _causeway_pipeline(
+        causeway,
+        "carry only two carts",
+        # Most of its words are the sentence's, enough to carry it; its cause is none of them.
+        "Trade between the island and the mainland was slow, the ferry carrying only two carts "
+        "at a time, because the ferrymen went on strike.",
+    )
+    answer = pipeline.answer("Why was trade between the island and the mainland slow?")
+    assert answer.refused and answer.refusal_reason == "not_said"
+    assert answer.text.startswith("The article doesn't say why.")
+    assert "two carts" in answer.citations[0].quote
+
+
+def test_an_answer_giving_its_sentence_s_cause_stands(causeway):
+    reply = "Trade was slow because the ferry could carry only two carts at a time."
+    pipeline = _causeway_pipeline(causeway, "carry only two carts", reply)
+    answer = pipeline.answer("Why was trade between the island and the mainland slow?")
+    assert answer.text == reply and not answer.refused
