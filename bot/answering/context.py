@@ -23,11 +23,72 @@ _POINTING_BACK = re.compile(
 )
 # A blank line between two sentences starts a new paragraph.
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# A name: capitalised words, joined by the small words names hold ("Society for Practical
+# Optics", "Fenwright & Sons").
+_NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:(?:of|for|and|the|de|von|van|&)\s+)*[A-Z][\w'’-]*)*")
+_TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
+_PREPOSITIONS = frozenset(
+    [
+        "of",
+        "to",
+        "by",
+        "from",
+        "with",
+        "for",
+        "at",
+        "in",
+        "on",
+        "into",
+        "onto",
+        "about",
+        "against",
+        "under",
+        "over",
+        "between",
+        "among",
+        "through",
+        "towards",
+        "toward",
+        "upon",
+        "within",
+        "beside",
+        "near",
+    ]
+)
+# Words inside a noun phrase before its name: "of his younger brother Philip".
+_PHRASE_LENGTH = 4
 
 
 def points_back(sentence: str) -> bool:
     """Whether ``sentence`` refers to someone or something by a pronoun."""
     return _POINTING_BACK.search(sentence) is not None
+
+
+def _in_phrase(before: list[str]) -> bool:
+    """Whether the words ``before`` a name (nearest last) put it in a prepositional phrase: a
+    preposition within ``_PHRASE_LENGTH`` lower-case words, with no figure, punctuation or
+    capitalised word between."""
+    for word in reversed(before[-_PHRASE_LENGTH:]):
+        if word.lower() in _PREPOSITIONS and word.islower():
+            return True
+        if not word.isalpha() or not word.islower():
+            return False
+    return False
+
+
+def within_reach(sentence: str) -> str:
+    """``sentence`` without the names a later "he", "she" or "it" cannot stand for: those in a
+    prepositional phrase. "… taken over by his niece Rosamund, the daughter of his younger
+    brother Philip. He continued to grind lenses …": the "He" is not Philip, nor Rosamund."""
+    kept: list[str] = []
+    last = 0
+    for match in _NAME.finditer(sentence):
+        before = _TOKEN.findall(sentence[: match.start()])
+        if before and _in_phrase(before):
+            kept.append(sentence[last : match.start()])
+            last = match.end()
+    kept.append(sentence[last:])
+    return "".join(kept)
 
 
 def earlier_in_paragraph(article: Article, lines: list[str]) -> list[tuple[int, ...]]:
@@ -48,17 +109,23 @@ def earlier_in_paragraph(article: Article, lines: list[str]) -> list[tuple[int, 
     return earlier
 
 
-def reading_contexts(article: Article, lines: list[str]) -> list[str]:
+def reading_contexts(
+    article: Article, lines: list[str], *, referents_only: bool = False
+) -> list[str]:
     """For each sentence (``lines[i]`` is sentence ``i`` as the pipeline reads it), the text
     around it that a reader takes its references from: its section's title, and the article's
     title and the earlier sentences of its paragraph when it points back. Empty for a sentence
-    of an untitled section that points back to nothing."""
+    of an untitled section that points back to nothing.
+
+    With ``referents_only`` the earlier sentences keep only the names a pronoun may stand for
+    (``within_reach``): the context that lends an answer's names to the sentence."""
     contexts: list[str] = []
     for i, before in enumerate(earlier_in_paragraph(article, lines)):
         section = article.section(article.sentences[i].section)
         parts = [section.heading.lstrip("#").strip()] if section.heading else []
         if points_back(lines[i]):
             # A paragraph that opens with "He died at …" speaks of the article's subject.
-            parts += [article.title, *(lines[j] for j in before)]
+            earlier = [within_reach(lines[j]) if referents_only else lines[j] for j in before]
+            parts += [article.title, *earlier]
         contexts.append(" ".join(p for p in parts if p))
     return contexts

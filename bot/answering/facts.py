@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from bot.answering.grounding import content_words, number_forms, stem, terms
@@ -169,6 +170,7 @@ def unsupported_claims(
     also_allowed: str = "",
     article_names: frozenset[str] = frozenset(),
     context: str = "",
+    unlent: AbstractSet[str] = frozenset(),
 ) -> list[str]:
     """The names and figures of ``answer`` that no text of ``sources`` holds.
 
@@ -177,7 +179,8 @@ def unsupported_claims(
     is no wrong actor, but the same answer from "Initech launched ..." is. ``article_names``
     (``full_names`` of the article) lets a full name stand for the part of it a source uses.
     ``context`` holds names that a source's "he" or "its" stands for; its figures count for
-    nothing, since a quote of the source would not show them.
+    nothing, since a quote of the source would not show them. The question lends none of
+    ``unlent``: names its paragraph gives where a pronoun cannot stand for them.
     """
     texts = list(sources)
     source_words = words_of(context)
@@ -189,7 +192,7 @@ def unsupported_claims(
     source_names = {n for text in texts for n in claims(text, known).names}
     lent: set[str] = set()
     if also_allowed and not source_names:
-        lent = set(claims(also_allowed, known).names)
+        lent = {n for n in claims(also_allowed, known).names if not _held(n, set(unlent))}
     missing = [n for n in answer_claims.names if not _held(n, source_words) and n not in lent]
     return missing + figures_missing(answer, texts)
 

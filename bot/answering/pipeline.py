@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from bot.answering.answer import Answer, Citation, SourcePassage, Turn
 from bot.answering.citing import SentenceRanker
-from bot.answering.context import earlier_in_paragraph, reading_contexts
+from bot.answering.context import earlier_in_paragraph, reading_contexts, within_reach
 from bot.answering.demands import asking_words, demands, is_year, met
 from bot.answering.facts import (
     bare_names,
@@ -272,6 +272,15 @@ class AnswerPipeline:
         self._names = claims("\n".join(self._article_lines)).names
         self._contexts = reading_contexts(article, self._article_lines)
         self._earlier = earlier_in_paragraph(article, self._article_lines)
+        # The context that lends an answer's names to a sentence: only the names its pronouns
+        # may stand for.
+        self._referents = reading_contexts(article, self._article_lines, referents_only=True)
+        # Names a question may not lend a sentence that says "he": its paragraph gives them, but
+        # not where "he" can stand for them.
+        self._unlent = [
+            words_of(full) - words_of(reach)
+            for full, reach in zip(self._contexts, self._referents, strict=True)
+        ]
         self._full_names = full_names("\n".join(self._article_lines))
         # Words that name the article's parts, not a subject ("section II", "the conclusion"),
         # and the names of its title: the article's subject, which a sentence about it need not
@@ -903,7 +912,7 @@ class AnswerPipeline:
                 j
                 for i in sources
                 for j in self._earlier[i]
-                if name in words_of(self._article_lines[j])
+                if name in words_of(within_reach(self._article_lines[j]))
             ]
             if holders and max(holders) not in found and max(holders) not in sources:
                 found.append(max(holders))
@@ -1090,7 +1099,8 @@ class AnswerPipeline:
             known_names=self._names,
             also_allowed=question,
             article_names=self._full_names,
-            context=self._contexts[index],
+            context=self._referents[index],
+            unlent=self._unlent[index],
         )
 
     def _wrong_claims(self, text: str, index: int, question: str) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.answering.answer import Answer
-from bot.answering.context import points_back, reading_contexts
+from bot.answering.context import points_back, reading_contexts, within_reach
 from bot.answering.pipeline import AnswerPipeline, PipelineConfig
 from bot.answering.premises import PremiseChecker
 from index.article import Article, parse_article
@@ -27,6 +27,9 @@ optician in the town of Lamby.
 Later that year the Verrin Guild bought a lehr for annealing.
 
 Marchetti never married. From 1900 her niece Cora Vell ran the furnace shop.
+
+In 1910 the shop passed to her cousin Enzo Pell, the son of her aunt Rina. She went on \
+blowing small flasks until 1925.
 
 ## The Harlow chandelier
 
@@ -107,3 +110,28 @@ def test_the_sentence_that_says_who_she_is_is_cited_with_the_answer(article):
     quotes = [c.quote for c in answer.citations]
     assert any("Brell taught her the trade" in q for q in quotes)
     assert any("Ida Marchetti (3 May 1862" in q for q in quotes)
+
+
+def test_a_name_in_a_prepositional_phrase_is_out_of_a_pronoun_s_reach():
+    sentence = "In 1910 the shop passed to her cousin Enzo Pell, the son of her aunt Rina."
+    assert within_reach(sentence) == "In 1910 the shop passed to her cousin , the son of her aunt ."
+    # Names that hold small words stay whole; a subject after a dated opening stays.
+    kept = "In 1855 Silas Orbell joined the Society for Practical Optics and Fenwright & Sons."
+    assert (
+        within_reach(kept) == "In 1855 Silas Orbell joined the Society for Practical Optics and "
+        "Fenwright & Sons."
+    )
+
+
+def test_a_deed_behind_she_is_not_given_to_a_name_in_a_phrase_before_it(article):
+    # "She went on blowing small flasks": she is Marchetti, not her aunt Rina.
+    answer = ask(
+        article, "What did Rina do until 1925?", "Rina went on blowing small flasks until 1925."
+    )
+    assert answer.basis != "model" and "Rina went on" not in answer.text
+    answer = ask(
+        article,
+        "What did Marchetti do until 1925?",
+        "Marchetti went on blowing small flasks until 1925.",
+    )
+    assert not answer.refused and answer.basis == "model"
