@@ -200,6 +200,13 @@ def unsupported_claims(
 _CLAUSE = re.compile(r"[,;:]\s+|\s+(?:and|but|while|whereas)\s+")
 # A clause that gives the doer of a passive deed: "by his uncle Jerome Quill", "not by Acme".
 _AGENT = re.compile(r"(?:(?:but|and|or)\s+)?(?:not\s+|only\s+|also\s+)?by\s", re.IGNORECASE)
+# A clause that gives another name of what the clause before it ends with: "the school, now
+# named Wexcombe Grammar", "the inn, later known as the Swan", "the firm, renamed Acme".
+_RENAMING = re.compile(
+    r"(?:(?:now|later|then|formerly|since|once|also|still)\s+)?(?:re)?(?:named|called|known\s+as"
+    r"|titled)\b",
+    re.IGNORECASE,
+)
 
 
 def _clauses(text: str, known: Sequence[str]) -> list[tuple[set[str], set[str]]]:
@@ -313,12 +320,14 @@ def stands_for(
             # "… was paid not by his father, …, but by his uncle Jerome Quill": the deed
             # done by the name is in the clauses before it.
             about = " ".join(clauses[: k + 1])
+        elif _RENAMING.match(clause):
+            about = " ".join(clauses[max(0, k - 1) : k + 1])
         elif len([w for w in content_words(clause) if w not in clause_names]) <= 1:
             # A name set off alone ("the keeper, Samuel Orde, had rung the bell"; "the herring
             # ports, chiefly Arnholm, where the guild kept a warehouse") belongs with the
             # clauses around it.
             about = " ".join(clauses[max(0, k - 1) : k + 2])
-        if asked & terms(about) or any(_held(n, words_of(clause)) for n in subjects):
+        if asked & terms(about) or any(_held(n, words_of(about)) for n in subjects):
             return True
     return False
 

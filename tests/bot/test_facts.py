@@ -181,6 +181,15 @@ def test_a_name_set_off_alone_stands_with_the_clause_after_it() -> None:
     assert not stands_for(["umbrella"], "Who invested heavily in AI?", enumeration)
 
 
+def test_a_new_name_for_what_the_clause_before_ends_with_stands_with_that_clause() -> None:
+    source = "The prize is still awarded by the school, later known as Wexcombe Grammar."
+    question = "What is the former Free School called today?"
+    assert stands_for(["wexcombe", "grammar"], question, source)
+    # Another name after a comma, with a deed of its own, does not.
+    other = "The prize is awarded by the school, and Wexcombe Grammar hosts the prize-giving."
+    assert not stands_for(["wexcombe", "grammar"], question, other)
+
+
 def test_figures_match_in_words_or_digits() -> None:
     assert figures_in("It is two miles and 03 carts.") == {"2", "3"}
     assert unsupported_claims("It is 2 miles.", ["It is two miles long."]) == []
