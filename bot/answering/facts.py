@@ -200,6 +200,12 @@ def unsupported_claims(
 _CLAUSE = re.compile(r"[,;:]\s+|\s+(?:and|but|while|whereas)\s+")
 # A clause that gives the doer of a passive deed: "by his uncle Jerome Quill", "not by Acme".
 _AGENT = re.compile(r"(?:(?:but|and|or)\s+)?(?:not\s+|only\s+|also\s+)?by\s", re.IGNORECASE)
+# A clause about what the clause before it ends with: "…, under whom he learned", "…, whose
+# son ran the shop", "…, who kept the accounts".
+_RELATIVE = re.compile(
+    r"(?:(?:under|with|for|to|by|from|of|after|before|beside)\s+)?(?:who|whom|whose)\b",
+    re.IGNORECASE,
+)
 # A clause that gives another name of what the clause before it ends with: "the school, now
 # named Wexcombe Grammar", "the inn, later known as the Swan", "the firm, renamed Acme".
 _RENAMING = re.compile(
@@ -327,6 +333,10 @@ def stands_for(
             # ports, chiefly Arnholm, where the guild kept a warehouse") belongs with the
             # clauses around it.
             about = " ".join(clauses[max(0, k - 1) : k + 2])
+        if k + 1 < len(clauses) and _RELATIVE.match(clauses[k + 1]):
+            # "… to the voicer Samuel Prentiss, under whom he learned pipe-making": the clause
+            # after is about the name that ends this one.
+            about = f"{about} {clauses[k + 1]}"
         if asked & terms(about) or any(_held(n, words_of(about)) for n in subjects):
             return True
     return False

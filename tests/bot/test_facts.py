@@ -190,6 +190,16 @@ def test_a_new_name_for_what_the_clause_before_ends_with_stands_with_that_clause
     assert not stands_for(["wexcombe", "grammar"], question, other)
 
 
+def test_a_name_stands_with_the_relative_clause_after_it() -> None:
+    source = (
+        "He was apprenticed at fourteen to the voicer Samuel Prentiss, under whom he learned "
+        "pipe-making."
+    )
+    question = "Under whom did Tobias learn to make organ pipes?"
+    assert stands_for(["samuel", "prentiss"], question, source, known_names=["tobias"])
+    assert not stands_for(["samuel", "prentiss"], question, source.replace("under whom", "and"))
+
+
 def test_figures_match_in_words_or_digits() -> None:
     assert figures_in("It is two miles and 03 carts.") == {"2", "3"}
     assert unsupported_claims("It is 2 miles.", ["It is two miles long."]) == []
