@@ -197,6 +197,8 @@ def unsupported_claims(
     return missing + figures_missing(answer, texts)
 
 
+# Who a clause's deed may be done by without its naming them.
+_SUBJECT_PRONOUN = re.compile(r"\b(?:he|she|they)\b", re.IGNORECASE)
 _CLAUSE = re.compile(r"[,;:]\s+|\s+(?:and|but|while|whereas)\s+")
 # A clause that gives the doer of a passive deed: "by his uncle Jerome Quill", "not by Acme".
 _AGENT = re.compile(r"(?:(?:but|and|or)\s+)?(?:not\s+|only\s+|also\s+)?by\s", re.IGNORECASE)
@@ -221,7 +223,11 @@ def _clauses(text: str, known: Sequence[str]) -> list[tuple[set[str], set[str]]]
 
 
 def misattributions(
-    answer: str, source: str, *, known_names: Iterable[str] = ()
+    answer: str,
+    source: str,
+    *,
+    known_names: Iterable[str] = (),
+    referents: AbstractSet[str] = frozenset(),
 ) -> list[tuple[frozenset[str], str]]:
     """Words the answer gives to names that the source gives only to other names, as (the
     answer clause's names, the word).
@@ -230,10 +236,17 @@ def misattributions(
     stand in a clause of one of those names or of nobody. "Acme's ecosystem provides users"
     against "demand flooded Acme with traffic, and Globex's extensive ecosystem provided
     users" gives Globex's ecosystem to Acme; "Acme is backed by Globex's ecosystem" does
-    not, since one of its names holds the word.
+    not, since one of its names holds the word. A source clause that says "he", "she" or
+    "they" is also of ``referents``, the names such a word may stand for: "He was apprenticed at
+    fourteen to Samuel Prentiss" apprentices Tobias, whom the sentence before names.
     """
     known = list(known_names)
-    source_clauses = _clauses(source, known)
+    source_clauses = [
+        (names | set(referents) if _SUBJECT_PRONOUN.search(clause) else names, words)
+        for clause, (names, words) in zip(
+            _CLAUSE.split(source), _clauses(source, known), strict=True
+        )
+    ]
     wrong: list[tuple[frozenset[str], str]] = []
     for clause in _CLAUSE.split(answer):
         names = set(claims(clause, known).names)
@@ -250,11 +263,19 @@ def misattributions(
     return list(dict.fromkeys(wrong))
 
 
-def misattributed(answer: str, source: str, *, known_names: Iterable[str] = ()) -> list[str]:
+def misattributed(
+    answer: str,
+    source: str,
+    *,
+    known_names: Iterable[str] = (),
+    referents: AbstractSet[str] = frozenset(),
+) -> list[str]:
     """``misattributions`` written out: "names: word" for each."""
     return [
         f"{'/'.join(sorted(names))}: {word}"
-        for names, word in misattributions(answer, source, known_names=known_names)
+        for names, word in misattributions(
+            answer, source, known_names=known_names, referents=referents
+        )
     ]
 
 

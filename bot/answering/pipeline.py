@@ -282,6 +282,9 @@ class AnswerPipeline:
         # The context that lends an answer's names to a sentence: only the names its pronouns
         # may stand for.
         self._referents = reading_contexts(article, self._article_lines, referents_only=True)
+        self._referent_names = [
+            frozenset(claims(reach, self._names).names) for reach in self._referents
+        ]
         # Names a question may not lend a sentence that says "he": its paragraph gives them, but
         # not where "he" can stand for them.
         self._unlent = [
@@ -1125,7 +1128,7 @@ class AnswerPipeline:
         """Names of ``text`` that sentence ``index`` lacks or gives to someone else."""
         source = self._article_lines[index]
         return self._lacking(text, index, question) + misattributed(
-            text, source, known_names=self._names
+            text, source, known_names=self._names, referents=self._referent_names[index]
         )
 
     def _asked_the_other_way(self, text: str, index: int, question: str) -> bool:

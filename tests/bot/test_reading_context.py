@@ -135,3 +135,13 @@ def test_a_deed_behind_she_is_not_given_to_a_name_in_a_phrase_before_it(article)
         "Marchetti went on blowing small flasks until 1925.",
     )
     assert not answer.refused and answer.basis == "model"
+
+
+def test_a_deed_done_by_she_is_hers_not_the_other_name_s_in_the_sentence(article):
+    # "In 1879 she won a medal … at the Lamby Fair": the winning is Marchetti's.
+    reply = "Marchetti won a medal with a blown hourglass in 1879."
+    answer = ask(article, "What did Marchetti win in 1879?", reply)
+    assert not answer.refused and answer.text == reply and answer.basis == "model"
+    # Given to someone the paragraph does not put within the "she"'s reach, it is not.
+    answer = ask(article, "What did Sarn win in 1879?", "Paolo Sarn won a medal in 1879.")
+    assert answer.basis != "model"
