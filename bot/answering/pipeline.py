@@ -746,6 +746,12 @@ class AnswerPipeline:
                 # A figure question answered with a figure from elsewhere: the closest sentence
                 # that gives a figure of the kind asked, quoted, is the faithful answer.
                 return self._quoting(question, holder, ranked, passages, timings, usage)
+            asked_for = [d for d in demands(question) if d.kind in ("figure", "date")]
+            if asked_for:
+                # No sentence gives it: a figure the model made up, and what the article says.
+                return self._quoting(
+                    question, chosen, ranked, passages, timings, usage, unsaid=asked_for[0].unmet()
+                )
             return refusal("unsupported")
         basis = "model"
         sources = [chosen]
@@ -1060,9 +1066,14 @@ class AnswerPipeline:
         ]
         if not wanted:
             return None
+        asked = self._asked_about(question)
         for i in evidence:
-            if all(met(d, self._article_lines[i], question) for d in wanted) and not (
-                self._given_figures_missing(question, i)
+            if (
+                all(met(d, self._article_lines[i], question) for d in wanted)
+                and not self._given_figures_missing(question, i)
+                # "From 1870 the accounts were kept by Robert Fenwick" gives a year, but not
+                # the one "In what year was Robert Fenwick born?" asks for.
+                and (not asked or self._share_as_read(asked, i) >= BARE_FIGURE_SHARE)
             ):
                 return i
         return None

@@ -469,8 +469,9 @@ def test_a_figure_the_cited_sentence_lacks_is_refused(article, passages):
         check_asked=False,
     )
     answer = pipeline.answer("Who founded Alipay, and in which year?")
-    assert answer.refused and answer.refusal_reason == "unsupported"
-    assert answer.citations == ()
+    assert answer.refused and answer.refusal_reason == "not_said"
+    assert answer.text.startswith("The article doesn't say when. What it says:")
+    assert "2025" not in answer.citations[0].quote
 
 
 def test_figures_from_the_cited_sentence_stand(article, passages):
@@ -833,3 +834,10 @@ def test_an_answer_giving_its_sentence_s_cause_stands(causeway):
     pipeline = _causeway_pipeline(causeway, "carry only two carts", reply)
     answer = pipeline.answer("Why was trade between the island and the mainland slow?")
     assert answer.text == reply and not answer.refused
+
+
+def test_a_made_up_date_is_not_answered_by_a_sentence_dated_for_something_else(causeway):
+    # The storm sentence gives a year and names the keeper, but says nothing of his birth.
+    pipeline = _causeway_pipeline(causeway, "storm surge broke", "Samuel Orde was born in 1850.")
+    answer = pipeline.answer("In what year was Samuel Orde born?")
+    assert answer.refused and answer.text.startswith("The article doesn't say when.")
