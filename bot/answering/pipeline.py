@@ -97,6 +97,24 @@ _SAYS_UNSAID = re.compile(
     re.IGNORECASE,
 )
 
+# An answer that reports the article's own "nobody knows": "No reason for his departure is
+# recorded", "It is not known who cast the bell", "the cause remains unclear".
+_KNOWN_UNKNOWN = re.compile(
+    r"\b(?:no|not|never)\b[^.;]{0,60}?\b(?:recorded|known|given|stated|documented|established"
+    r"|determined|survives?)\b|\b(?:unknown|unrecorded|unclear|uncertain)\b",
+    re.IGNORECASE,
+)
+
+
+def _not_said_for(question: str) -> str:
+    """The start of a refusal that names what ``question`` asks for."""
+    if _ASKS_WHY.match(question):
+        return NOT_SAID_WHY
+    if _WHO_DID.match(question):
+        return NOT_SAID_WHO
+    asked = [d for d in demands(question) if d.kind in ("figure", "date")]
+    return asked[0].unmet() if asked else NOT_SAID_OF_NAME
+
 
 def _as_asked(name: str, question: str) -> str:
     """``name`` with the determiner the question gives it ("the Searcher", "a Searcher"), and
@@ -821,6 +839,17 @@ class AnswerPipeline:
             log.info("answer to a who-question names only the question's own names")
             return self._quoting(
                 question, chosen, ranked, passages, timings, usage, unsaid=NOT_SAID_WHO
+            )
+        if (
+            basis == "model"
+            and not is_yes_no_question(question)
+            and _KNOWN_UNKNOWN.search(text)
+            and _KNOWN_UNKNOWN.search(self._article_lines[chosen])
+        ):
+            # The article says the asked fact is not known: a refusal, with its sentence.
+            log.info("the answer reports that the article does not know")
+            return self._quoting(
+                question, chosen, ranked, passages, timings, usage, unsaid=_not_said_for(question)
             )
         if basis == "model" and citations and is_yes_no_question(question):
             text = self._verdict(text, question, citations[0].quote)

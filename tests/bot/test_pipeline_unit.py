@@ -841,3 +841,26 @@ def test_a_made_up_date_is_not_answered_by_a_sentence_dated_for_something_else(c
     pipeline = _causeway_pipeline(causeway, "storm surge broke", "Samuel Orde was born in 1850.")
     answer = pipeline.answer("In what year was Samuel Orde born?")
     assert answer.refused and answer.text.startswith("The article doesn't say when.")
+
+
+UNRECORDED = """# Ida Marchetti
+
+## Later life
+
+In 1905 Marchetti left Verrin for the port of Lamby; no reason for her move is recorded. She \
+opened a glass shop on the Lamby quay in 1907 and ran it until her death.
+"""
+
+
+def test_an_answer_reporting_that_the_article_does_not_know_is_a_refusal():
+    article = parse_article(UNRECORDED, "ida.md")
+    hits = [Hit(passage=p, score=0.6, dense=0.6, keyword=0.0) for p in make_passages(article)]
+    reply = "No reason for her move is recorded."
+    pipeline, _ = make(article, hits, lambda s: {"answer": reply, "answerable": True})
+    answer = pipeline.answer("Why did Marchetti leave Verrin for Lamby?")
+    assert answer.refused and answer.text.startswith("The article doesn't say why.")
+    assert "no reason for her move is recorded" in answer.citations[0].quote
+    # An answer the sentence gives is no such report.
+    pipeline, _ = make(article, hits, lambda s: {"answer": "In 1907", "answerable": True})
+    answer = pipeline.answer("When did Marchetti open her glass shop on the quay?")
+    assert not answer.refused and answer.text == "In 1907"
