@@ -447,3 +447,50 @@ def completed_at_quote(answer: str, sentences: Sequence[str]) -> str:
     if len(rests) != 1:
         return answer
     return stripped + rests.pop()
+
+
+# "How many four-manual organs did …": the words naming what is counted.
+_HOW_MANY = re.compile(
+    r"\bhow\s+many\s+((?:[\w'’-]+\s+){0,5}?)(?:did|do|does|were|was|are|is|had|have|has|will"
+    r"|would|could|can)\b",
+    re.IGNORECASE,
+)
+_TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
+# Words after a figure that may name what it counts: "68 stops", "312 sworn members".
+_UNIT_WORDS = 3
+
+
+def counted(question: str) -> set[str]:
+    """What a "how many …" question counts, as content words and their stems; empty for any
+    other question."""
+    match = _HOW_MANY.search(question)
+    if match is None:
+        return set()
+    return {t for w in content_words(match.group(1)) for t in (w, stem(w))}
+
+
+def counts_other(answer: str, question: str, source: str) -> bool:
+    """Whether, where ``source`` gives the answer's figure, it counts something the question
+    does not ask about, and nowhere what it asks: "68" to "How many organs did it build?" from
+    "an organ of 68 stops". A figure with no noun after it ("an audience said to number 1,800")
+    or a function word ("thirty to …", "71 of its members") is not judged."""
+    asked = counted(question)
+    given = figures_in(answer)
+    if not asked or not given:
+        return False
+    tokens = _TOKEN.findall(source)
+    judged = False
+    for k, token in enumerate(tokens):
+        if not figures_in(token) & given:
+            continue
+        after: list[str] = []
+        for word in tokens[k + 1 : k + 1 + _UNIT_WORDS]:
+            if not word[0].isalnum():
+                break
+            after.append(word)
+        if not after or not content_words(after[0]) or figures_in(after[0]):
+            continue
+        if any({w, stem(w)} & asked for w in content_words(" ".join(after))):
+            return False
+        judged = True
+    return judged

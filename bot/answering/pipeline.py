@@ -27,11 +27,13 @@ from typing import Any, Protocol
 from bot.answering.answer import Answer, Citation, SourcePassage, Turn
 from bot.answering.citing import SentenceRanker
 from bot.answering.context import earlier_in_paragraph, reading_contexts, within_reach
-from bot.answering.demands import asking_words, demands, is_year, met
+from bot.answering.demands import Demand, asking_words, demands, is_year, met
 from bot.answering.facts import (
     bare_names,
     claims,
     completed_at_quote,
+    counted,
+    counts_other,
     figures_in,
     figures_missing,
     full_names,
@@ -299,6 +301,7 @@ class AnswerPipeline:
         self._earlier = earlier_in_paragraph(article, self._article_lines)
         # The context that lends an answer's names to a sentence: only the names its pronouns
         # may stand for.
+        self._vocabulary: set[str] = set().union(*self.ranker.sentence_terms)
         self._referents = reading_contexts(article, self._article_lines, referents_only=True)
         self._referent_names = [
             frozenset(claims(reach, self._names).names) for reach in self._referents
@@ -833,6 +836,12 @@ class AnswerPipeline:
             # bare answer is only as good as its sentence's bearing on what is asked.
             log.info("a bare answer cited to a sentence about something else")
             return self._quoting(question, chosen, ranked, passages, timings, usage, unsaid=unmet)
+        if basis == "model" and self._counts_other(text, question, sources):
+            # "68" to "How many organs did the firm build?" from "an organ of 68 stops".
+            log.info("the answer's figure counts something other than what is asked")
+            return self._quoting(
+                question, chosen, ranked, passages, timings, usage, unsaid=Demand("figure").unmet()
+            )
         if basis == "model" and self._names_only_the_asked(text, question):
             # "Who lent Ashby the money?" answered "Ashby lent the fraternity the money": the
             # sentence gives the deed the other way round and names nobody else.
@@ -1076,6 +1085,15 @@ class AnswerPipeline:
             for i in range(len(self._article_lines))
             if i != chosen
         )
+
+    def _counts_other(self, text: str, question: str, cited: Sequence[int]) -> bool:
+        """Whether the answer's figure counts, in its cited sentences, something other than what
+        a "how many" question asks about. What is counted in words the article never uses
+        ("How many workers …" where it says "fourteen people") is not judged."""
+        asked = counted(question)
+        if not asked & self._vocabulary:
+            return False
+        return counts_other(text, question, " ".join(self._article_lines[i] for i in cited))
 
     def _names_only_the_asked(self, text: str, question: str) -> bool:
         """Whether a question asking who did something is answered with only its own names."""

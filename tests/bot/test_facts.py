@@ -8,6 +8,7 @@ from bot.answering.facts import (
     bare_names,
     claims,
     completed_at_quote,
+    counts_other,
     figures_in,
     figures_missing,
     full_names,
@@ -259,3 +260,35 @@ def test_a_passive_deed_and_a_title_stand_for_the_name_that_follows_them() -> No
     # Neither the deed nor the question's own name beside the answer's: no answer.
     other = "The critic Anna Fay later praised its glaze."
     assert not stands_for(["anna", "fay"], "Who built The Quiet Kiln?", other, known_names=known)
+
+
+@pytest.mark.parametrize(
+    ("answer", "question", "source", "other"),
+    [
+        ("68", "How many organs did the firm build?", "an organ of 68 stops for the hall.", True),
+        (
+            "The guild kept trains of thirty to fifty animals",
+            "How many horses did the guild own?",
+            "The guild kept packhorse trains of thirty to fifty animals.",
+            True,
+        ),
+        (
+            "312 sworn members",
+            "How many sworn members did it have?",
+            "It had 312 sworn members.",
+            False,
+        ),
+        (
+            "312",
+            "How many pairs of stars are listed?",
+            "It lists 312 pairs of double stars.",
+            False,
+        ),
+        ("71", "How many of its members died?", "The plague killed 71 of its members.", False),
+        ("1,800", "How many people attended?", "before an audience said to number 1,800.", False),
+        ("Seven", "By how many votes did it pass?", "It passed by seven votes to four.", False),
+        ("68", "What did the organ cost?", "an organ of 68 stops for the hall.", False),
+    ],
+)
+def test_a_count_must_count_what_the_question_asks_about(answer, question, source, other):
+    assert counts_other(answer, question, source) is other

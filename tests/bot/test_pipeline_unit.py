@@ -864,3 +864,15 @@ def test_an_answer_reporting_that_the_article_does_not_know_is_a_refusal():
     pipeline, _ = make(article, hits, lambda s: {"answer": "In 1907", "answerable": True})
     answer = pipeline.answer("When did Marchetti open her glass shop on the quay?")
     assert not answer.refused and answer.text == "In 1907"
+
+
+def test_a_count_of_something_else_is_refused_unless_the_question_is_in_other_words(causeway):
+    # "the ferry could carry only two carts at a time": two carts, not two ferries.
+    pipeline = _causeway_pipeline(causeway, "carry only two carts", "Two")
+    answer = pipeline.answer("How many ferries did the slow trade need at a time?")
+    assert answer.refused and answer.text.startswith("The article doesn't give that figure.")
+    answer = pipeline.answer("How many carts could the ferry carry at once?")
+    assert answer.text == "Two" and not answer.refused
+    # "wagons" is a word the article never uses: the question is in words of its own.
+    answer = pipeline.answer("How many wagons could the ferry carry at once?")
+    assert answer.text == "Two" and not answer.refused
