@@ -268,3 +268,29 @@ def test_the_biography_sets_hold_the_article_s_own_answers() -> None:
             assert not q.sections and not q.facts, q.question
         elif q.kind != "yesno":
             assert all(f.split("|")[0].strip().lower() in text for f in q.facts), q.question
+
+
+def test_the_organ_builders_set_holds_the_article_s_own_answers() -> None:
+    """The fifth article's set, written unseen and first run unseen: every label a section,
+    every gold answer and distractor the article's own words, almost-answerable questions
+    naming no section or fact, and yes/no questions of both polarities."""
+    from pathlib import Path
+
+    from bot.evaluation import load_questions
+    from index.article import load_article
+
+    root = Path(__file__).resolve().parents[2]
+    article = load_article(root / "index" / "data" / "aldgrave.md")
+    text = article.text.lower()
+    questions = load_questions(root / "bot" / "data" / "aldgrave_test.jsonl")
+    assert len(questions) == 44
+    assert {"section", "paraphrase", "yesno", "almost"} == {q.kind for q in questions}
+    assert {q.facts[0] for q in questions if q.kind == "yesno"} == {"yes", "no"}
+    for q in questions:
+        for label in q.sections:
+            article.section(label)
+        if not q.answerable:
+            assert not q.sections and not q.facts, q.question
+        elif q.kind != "yesno":
+            for fact in q.facts:
+                assert any(alt.strip().lower() in text for alt in fact.split("|")), q.question
