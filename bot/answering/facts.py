@@ -217,9 +217,18 @@ _RENAMING = re.compile(
 )
 
 
-def _clauses(text: str, known: Sequence[str]) -> list[tuple[set[str], set[str]]]:
-    """Each clause of ``text`` as (its names, its content words and their stems)."""
-    return [(set(claims(clause, known).names), terms(clause)) for clause in _CLAUSE.split(text)]
+def _clauses(
+    text: str, known: Sequence[str], referents: AbstractSet[str] = frozenset()
+) -> list[tuple[set[str], set[str]]]:
+    """Each clause of ``text`` as (its names, its content words and their stems); a clause that
+    says "he", "she" or "they" also holds the ``referents`` such a word may stand for."""
+    found: list[tuple[set[str], set[str]]] = []
+    for clause in _CLAUSE.split(text):
+        names = set(claims(clause, known).names)
+        if _SUBJECT_PRONOUN.search(clause):
+            names |= referents
+        found.append((names, terms(clause)))
+    return found
 
 
 def misattributions(
@@ -241,12 +250,7 @@ def misattributions(
     fourteen to Samuel Prentiss" apprentices Tobias, whom the sentence before names.
     """
     known = list(known_names)
-    source_clauses = [
-        (names | set(referents) if _SUBJECT_PRONOUN.search(clause) else names, words)
-        for clause, (names, words) in zip(
-            _CLAUSE.split(source), _clauses(source, known), strict=True
-        )
-    ]
+    source_clauses = _clauses(source, known, referents)
     wrong: list[tuple[frozenset[str], str]] = []
     for clause in _CLAUSE.split(answer):
         names = set(claims(clause, known).names)
