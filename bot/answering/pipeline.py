@@ -108,13 +108,18 @@ _KNOWN_UNKNOWN = re.compile(
 )
 
 
+def _figures_asked(question: str) -> list[Demand]:
+    """The figures and dates ``question`` asks for."""
+    return [d for d in demands(question) if d.kind in ("figure", "date")]
+
+
 def _not_said_for(question: str) -> str:
     """The start of a refusal that names what ``question`` asks for."""
     if _ASKS_WHY.match(question):
         return NOT_SAID_WHY
     if _WHO_DID.match(question):
         return NOT_SAID_WHO
-    asked = [d for d in demands(question) if d.kind in ("figure", "date")]
+    asked = _figures_asked(question)
     return asked[0].unmet() if asked else NOT_SAID_OF_NAME
 
 
@@ -767,7 +772,7 @@ class AnswerPipeline:
                 # A figure question answered with a figure from elsewhere: the closest sentence
                 # that gives a figure of the kind asked, quoted, is the faithful answer.
                 return self._quoting(question, holder, ranked, passages, timings, usage)
-            asked_for = [d for d in demands(question) if d.kind in ("figure", "date")]
+            asked_for = _figures_asked(question)
             if asked_for:
                 # No sentence gives it: a figure the model made up, and what the article says.
                 return self._quoting(
@@ -1040,7 +1045,7 @@ class AnswerPipeline:
         asked = self._asked_about(question)
         if not asked or self._figures_only(chosen) or is_yes_no_question(question):
             return None
-        asked_for = [d for d in demands(question) if d.kind in ("figure", "date")]
+        asked_for = _figures_asked(question)
         if asked_for:
             # Words of the answer beyond its figures and the question's own words; for a date,
             # the question's names too ("Hugh Pellam died in 1553" adds only the year). A figure
@@ -1106,11 +1111,7 @@ class AnswerPipeline:
     def _holder_of_asked(self, text: str, question: str, evidence: Sequence[int]) -> int | None:
         """The closest evidence sentence holding the figure or date the question asks for, when
         the answer gives none; None when the answer gives it or no evidence sentence does."""
-        wanted = [
-            d
-            for d in demands(question)
-            if d.kind in ("figure", "date") and not met(d, text, question)
-        ]
+        wanted = [d for d in _figures_asked(question) if not met(d, text, question)]
         if not wanted:
             return None
         asked = self._asked_about(question)
