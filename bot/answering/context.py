@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from bot.answering.grounding import tokens
 from index.article import Article
 
 # Words that stand for someone or something named before them.
@@ -26,7 +27,6 @@ _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # A name: capitalised words, joined by the small words names hold ("Society for Practical
 # Optics", "Fenwright & Sons").
 _NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:(?:of|for|and|the|de|von|van|&)\s+)*[A-Z][\w'’-]*)*")
-_TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
 _PREPOSITIONS = frozenset(
     [
         "of",
@@ -83,7 +83,7 @@ def within_reach(sentence: str) -> str:
     kept: list[str] = []
     last = 0
     for match in _NAME.finditer(sentence):
-        before = _TOKEN.findall(sentence[: match.start()])
+        before = tokens(sentence[: match.start()])
         if before and _in_phrase(before):
             kept.append(sentence[last : match.start()])
             last = match.end()

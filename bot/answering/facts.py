@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
-from bot.answering.grounding import content_words, number_forms, stem, terms
+from bot.answering.grounding import content_words, number_forms, stem, terms, tokens
 
 # A word as written: letters, digits and the joins inside names ("JD.com", "C-end", "O'Neil").
 _WORD = re.compile(r"[^\W_](?:[\w&]|[-.'’](?=[^\W_]))*")
@@ -459,7 +459,6 @@ _HOW_MANY = re.compile(
     r"|would|could|can)\b",
     re.IGNORECASE,
 )
-_TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
 # Words after a figure that may name what it counts: "68 stops", "312 sworn members".
 _UNIT_WORDS = 3
 
@@ -482,13 +481,13 @@ def counts_other(answer: str, question: str, source: str) -> bool:
     given = figures_in(answer)
     if not asked or not given:
         return False
-    tokens = _TOKEN.findall(source)
+    words = tokens(source)
     judged = False
-    for k, token in enumerate(tokens):
+    for k, token in enumerate(words):
         if not figures_in(token) & given:
             continue
         after: list[str] = []
-        for word in tokens[k + 1 : k + 1 + _UNIT_WORDS]:
+        for word in words[k + 1 : k + 1 + _UNIT_WORDS]:
             if not word[0].isalnum():
                 break
             after.append(word)

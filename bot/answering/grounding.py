@@ -15,6 +15,14 @@ from dataclasses import dataclass
 from index.words import STOPWORDS, stem
 from index.words import WORD as _WORD
 
+# Words (with their apostrophes and hyphens) and each mark of punctuation, in order.
+_TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
+
+
+def tokens(text: str) -> list[str]:
+    """``text`` as words and marks, in order: "an organ of 68 stops," -> [..., "stops", ","]."""
+    return _TOKEN.findall(text)
+
 
 def content_words(text: str) -> list[str]:
     words = []
