@@ -86,4 +86,22 @@ def stem(word: str) -> str:
     # A final e comes and goes with the suffix ("change", "changed"): drop it on both sides.
     if len(word) > 4 and word.endswith("e"):
         word = word[:-1]
+    return _one_spelling(word)
+
+
+def _one_spelling(word: str) -> str:
+    """British and American spellings of a stem, as one: a model answers "612 meters" and
+    "the Jupiter program" where the article has "612-metre" and "programme"."""
+    if len(word) > 5 and word.endswith("our"):
+        return word[:-3] + "or"  # "colour", "harbour"
+    if len(word) > 4 and word.endswith("er") and word[-3] not in "aeiou":
+        return word[:-2] + "r"  # "meter" meets "metre" (whose e the stem has dropped)
+    if len(word) > 4 and word.endswith(("iz", "yz")):
+        return word[:-1] + "s"  # "organiz(e)", "analyz(e)"
+    if len(word) > 7 and word.endswith("ization"):
+        return word[:-6] + "sation"
+    if len(word) > 5 and word.endswith(("mm", "ll")):
+        return word[:-1]  # "programm(e)", "travell(ed)"
+    if len(word) > 6 and word.endswith("ogu"):
+        return word[:-1]  # "catalogu(e)"
     return word

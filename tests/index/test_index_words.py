@@ -23,6 +23,13 @@ from index.words import STOPWORDS, stem
         ("pay", "paid", "pays"),
         ("die", "died", "dies", "dying"),
         ("begin", "began", "begun"),
+        # British and American spellings
+        ("metre", "metres", "meter", "meters"),
+        ("programme", "programmes", "program"),
+        ("colour", "colours", "color"),
+        ("organised", "organized"),
+        ("catalogue", "catalog"),
+        ("travelled", "traveled"),
     ],
 )
 def test_the_forms_of_a_word_meet(forms: tuple[str, ...]) -> None:
