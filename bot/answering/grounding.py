@@ -99,7 +99,7 @@ def terms(text: str) -> set[str]:
 
 # Content words an answer must take from its sources, beyond the question's, before it may also
 # restate the question's own words.
-OWN_WORDS = 2
+OWN_WORDS = 1
 
 
 def support(answer: str, sources: Iterable[str], question: str = "") -> Support:

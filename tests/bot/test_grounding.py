@@ -33,6 +33,14 @@ def test_an_answer_may_restate_the_questions_words_once_it_draws_on_the_source()
     assert support(said, SOURCE, injected).ratio < 0.5
 
 
+def test_one_word_of_the_source_is_enough_to_restate_the_question() -> None:
+    source = ["Water was kept in a cistern, because the summit had no spring."]
+    question = "Why did the hilltop site store its water in an underground tank?"
+    answer = "The hilltop site stored its water in an underground tank because it had no spring."
+    assert support(answer, source, question).ratio == 1.0
+    assert support(answer, source).ratio < 0.5
+
+
 def test_yes_no_answers_count_only_content_words():
     assert support("Yes, it has had some success.", SOURCE).ratio == 1.0
     assert support("Yes.", SOURCE).words == 0
