@@ -32,6 +32,12 @@ _NOT_SUPERLATIVE_TEXT = """\
     guest guests quest harvest contest contests protest protests nest chest suggest suggests
     invest invests manifest earnest digest attest arrest arrests latest"""
 _NOT_SUPERLATIVES = frozenset(_NOT_SUPERLATIVE_TEXT.split())
+# Ordinals that pick one of several ("the second volume"); "first" and "last" also ask when
+# something began or ended ("When did he first …"), and are left out.
+_ORDINAL_TEXT = """\
+    second third fourth fifth sixth seventh eighth ninth tenth 2nd 3rd 4th 5th 6th 7th 8th 9th
+    10th"""
+_ORDINALS = frozenset(_ORDINAL_TEXT.split())
 
 _FIGURE_ASKED = re.compile(
     r"\bhow (?:many|much|long|far|big|large|high|wide|old|often)\b"
@@ -97,8 +103,9 @@ class Demand:
     """One kind of fact a question asks for: a figure, a date, a stated superlative, or an
     exception (a negation)."""
 
-    kind: str  # "figure" | "date" | "superlative" | "negation"
-    # For "superlative", the word the sentence must state ("longest"); for "figure", "amount"
+    kind: str  # "figure" | "date" | "superlative" | "ordinal" | "negation"
+    # For "superlative" and "ordinal", the word the sentence must state ("longest", "second");
+    # for "figure", "amount"
     # (not a date) or "money" (a sum), or "" for any figure.
     word: str = ""
 
@@ -115,6 +122,8 @@ class Demand:
             return "The article doesn't say when."
         if self.kind == "negation":
             return "The article doesn't say that."
+        if self.kind == "ordinal":
+            return f"The article doesn't say which was the {self.word}."
         return f"The article doesn't say which is the {self.word}."
 
 
@@ -147,6 +156,9 @@ def demands(question: str) -> list[Demand]:
     ):
         found.append(Demand("negation"))
     for i, word in enumerate(words):
+        if word in _ORDINALS and i + 1 < len(words):
+            # "the second volume": the sentence must count it so ("second", "2nd").
+            found.append(Demand("ordinal", f"{word} {words[i + 1]}"))
         if _is_superlative(word):
             found.append(Demand("superlative", word))
         elif word in {"most", "least"} and i + 1 < len(words) and words[i + 1] != "of":
@@ -235,6 +247,9 @@ def met(demand: Demand, sentence: str, question: str = "") -> bool:
         return _has_date(words)
     if demand.kind == "negation":
         return any(w in _NEGATIONS or w.endswith("n't") for w in _words(sentence))
+    if demand.kind == "ordinal":
+        ordinal = demand.word.split()[0]
+        return any(ordinal in w.split("-") for w in _words(sentence))
     words = _words(sentence)
     wanted = demand.word.split()
     stem = wanted[-1][:-3] if wanted[-1].endswith("est") else wanted[-1]

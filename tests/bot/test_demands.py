@@ -16,6 +16,8 @@ from bot.answering.demands import Demand, demands, met
         ("When did the ferry stop running?", ["date"]),
         ("Which is the longest span?", ["superlative"]),
         ("Which app has the most users?", ["superlative"]),
+        ("Who was the second honorary member?", ["ordinal"]),
+        ("When did he first sail?", ["date"]),
         ("What does the author suggest about interest rates?", []),
         ("When will the hype fade?", []),
         ("Why did the council vote for it?", []),
@@ -125,3 +127,11 @@ def test_a_count_of_things_is_not_met_by_a_span_of_time() -> None:
     years = "How many years did an apprentice serve?"
     [span] = demands(years)
     assert met(span, "An apprentice served seven years before he was sworn.", years)
+
+
+def test_an_ordinal_is_met_only_by_a_sentence_that_counts_so() -> None:
+    (second,) = demands("Who wrote the second volume?")
+    assert second.unmet() == "The article doesn't say which was the second volume."
+    assert not met(second, "It was published in three volumes between 1903 and 1919.")
+    assert met(second, "The second volume was written by Ida Fenwick.")
+    assert met(second, "It became the second-largest refractor in the province.")
