@@ -103,7 +103,8 @@ _SAYS_UNSAID = re.compile(
 # recorded", "It is not known who cast the bell", "the cause remains unclear".
 _KNOWN_UNKNOWN = re.compile(
     r"\b(?:no|not|never)\b[^.;]{0,60}?\b(?:recorded|known|given|stated|documented|established"
-    r"|determined|survives?)\b|\b(?:unknown|unrecorded|unclear|uncertain)\b",
+    r"|determined|explained|identified|clear|certain|survives?)\b"
+    r"|\b(?:unknown|unrecorded|unexplained|unclear|uncertain)\b",
     re.IGNORECASE,
 )
 

@@ -866,6 +866,24 @@ def test_an_answer_reporting_that_the_article_does_not_know_is_a_refusal():
     assert not answer.refused and answer.text == "In 1907"
 
 
+UNEXPLAINED = """# The Tallis telescope
+
+## Later use
+
+A programme of planetary photographs began in 1925. Why the programme was stopped in 1939 is \
+not explained in the surviving records.
+"""
+
+
+def test_the_articles_own_not_explained_is_a_refusal():
+    article = parse_article(UNEXPLAINED, "tallis.md")
+    hits = [Hit(passage=p, score=0.6, dense=0.6, keyword=0.0) for p in make_passages(article)]
+    reply = "The programme was stopped in 1939, which is not explained in the surviving records."
+    pipeline, _ = make(article, hits, lambda s: {"answer": reply, "answerable": True})
+    answer = pipeline.answer("Why was the programme of planetary photographs stopped in 1939?")
+    assert answer.refused and answer.text.startswith("The article doesn't say why.")
+
+
 def test_a_count_of_something_else_is_refused_unless_the_question_is_in_other_words(causeway):
     # "the ferry could carry only two carts at a time": two carts, not two ferries.
     pipeline = _causeway_pipeline(causeway, "carry only two carts", "Two")
