@@ -48,6 +48,8 @@ from bot.answering.facts import (
     words_of,
 )
 from bot.answering.grounding import content_words, number_forms, stem, support, terms
+from bot.answering.kinship import asked_tie, gives_other_tie
+from bot.answering.kinship import not_said as kin_not_said
 from bot.answering.premises import PremiseChecker, PremiseIssue
 from bot.answering.prompt import ANSWER_MAX_CHARS, build_prompt, sentence_text, system_prompt
 from bot.answering.relations import reversed_in
@@ -819,6 +821,20 @@ class AnswerPipeline:
                     unsaid=NOT_SAID_WHY if _ASKS_WHY.match(question) else None,
                 )
             citations = self.citations_for(sources, ranked)
+        tie = None if is_yes_no_question(question) else asked_tie(question)
+        if tie is not None and gives_other_tie(tie, [self._article_lines[i] for i in sources]):
+            # "Edmund Harrow" to "Who was Julian Harrow's father?" from "Julian Harrow, Edmund's
+            # nephew": the names are the article's, the tie is not.
+            log.info("the cited sentences give another family tie than the one asked")
+            return self._quoting(
+                question,
+                chosen,
+                ranked,
+                passages,
+                timings,
+                usage,
+                unsaid=kin_not_said(question, tie),
+            )
         named = (
             bare_names(text, self._names) if basis == "model" and self.config.check_claims else []
         )

@@ -884,6 +884,31 @@ def test_the_articles_own_not_explained_is_a_refusal():
     assert answer.refused and answer.text.startswith("The article doesn't say why.")
 
 
+KIN = """# The Harrow family
+
+## Directors
+
+Edmund Harrow directed the observatory from 1874 to 1898. Julian Harrow, Edmund's nephew, \
+directed it from 1922. Clara Fenwick trained Ida Fenwick, her younger sister.
+"""
+
+
+def test_an_answer_from_a_sentence_giving_another_family_tie_is_refused():
+    article = parse_article(KIN, "harrow.md")
+    hits = [Hit(passage=p, score=0.6, dense=0.6, keyword=0.0) for p in make_passages(article)]
+    reply = "Julian Harrow's father was Edmund Harrow."
+    pipeline, _ = make(article, hits, lambda s: {"answer": reply, "answerable": True})
+    answer = pipeline.answer("Who was Julian Harrow's father?")
+    assert answer.refused
+    assert answer.text.startswith("The article doesn't say who Julian Harrow's father was.")
+    assert "nephew" in answer.citations[0].quote
+    # The tie's other side answers: a nephew has an uncle.
+    reply = "Julian Harrow's uncle was Edmund Harrow."
+    pipeline, _ = make(article, hits, lambda s: {"answer": reply, "answerable": True})
+    answer = pipeline.answer("Who was Julian Harrow's uncle?")
+    assert not answer.refused and answer.text == reply
+
+
 def test_a_count_of_something_else_is_refused_unless_the_question_is_in_other_words(causeway):
     # "the ferry could carry only two carts at a time": two carts, not two ferries.
     pipeline = _causeway_pipeline(causeway, "carry only two carts", "Two")
