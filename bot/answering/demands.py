@@ -62,6 +62,13 @@ _MONEY_ASKED = re.compile(
     r"|\bwhat (?:is|was|are|were) the (?:price|cost|fee|toll|rent|fine|sum|value)\b",
     re.IGNORECASE,
 )
+# A span of time ("How long did the repair take?"), which one date does not give: a count of
+# years, weeks or days does, and so do two years ("from 1874 until 1898").
+_SPAN_ASKED = re.compile(
+    r"\bhow long\b(?=.*\b(?:take|takes|took|taken|last|lasts|lasted|wait|waited|stay|stayed"
+    r"|serve|served|live|lived|remain|remained|work|worked|spend|spent|reign|reigned)\b)",
+    re.IGNORECASE,
+)
 _MONEY_TEXT = """\
     pound pounds penny pence pennies shilling shillings guinea guineas dollar dollars euro
     euros yen yuan rmb renminbi rupee rupees rouble roubles ruble rubles peso pesos franc
@@ -104,15 +111,15 @@ class Demand:
     exception (a negation)."""
 
     kind: str  # "figure" | "date" | "superlative" | "ordinal" | "negation"
-    # For "superlative" and "ordinal", the word the sentence must state ("longest", "second");
-    # for "figure", "amount"
-    # (not a date) or "money" (a sum), or "" for any figure.
+    # For "superlative" and "ordinal", the words the sentence must state ("longest", "second
+    # volume"); for "figure", "amount" (not a date), "money" (a sum), "span" (of time), or "" for
+    # any figure.
     word: str = ""
 
     @property
     def amount(self) -> bool:
         """Whether the demand is for an amount, which a dated year does not give."""
-        return self.kind == "figure" and self.word in ("amount", "money")
+        return self.kind == "figure" and self.word in ("amount", "money", "span")
 
     def unmet(self) -> str:
         """What the article does not say, as the start of a refusal."""
@@ -143,6 +150,8 @@ def demands(question: str) -> list[Demand]:
     if _FIGURE_ASKED.search(question):
         if _MONEY_ASKED.search(question):
             found.append(Demand("figure", "money"))
+        elif _SPAN_ASKED.search(question):
+            found.append(Demand("figure", "span"))
         else:
             found.append(Demand("figure", "amount" if _AMOUNT_ASKED.search(question) else ""))
     if _DATE_ASKED.search(question):
@@ -237,6 +246,10 @@ def met(demand: Demand, sentence: str, question: str = "") -> bool:
     if demand.kind == "figure":
         if demand.amount:
             words = _without_dated_years(_words(sentence), given)
+        if demand.word == "span":
+            every = _words(sentence)
+            spans = [w for k, w in enumerate(every[:-1]) if every[k + 1] in _TIME_UNITS]
+            return _has_figure(spans) or len({w for w in every if is_year(w)}) > 1
         if demand.word == "money":
             return bool(_CURRENCY_SIGN.search(sentence)) or any(_is_money(w) for w in words)
         counted = _COUNTED.search(question)

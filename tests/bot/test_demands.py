@@ -135,3 +135,12 @@ def test_an_ordinal_is_met_only_by_a_sentence_that_counts_so() -> None:
     assert not met(second, "It was published in three volumes between 1903 and 1919.")
     assert met(second, "The second volume was written by Ida Fenwick.")
     assert met(second, "It became the second-largest refractor in the province.")
+
+
+def test_a_span_of_time_is_met_by_a_count_of_time_or_two_years() -> None:
+    (span,) = demands("How long did the repair of the lens take?")
+    assert span.word == "span"
+    assert not met(span, "In 1934 the lens was cracked and re-ground, which reduced it to 68 cm.")
+    assert met(span, "He ground the lens over a period of nearly three years.")
+    assert met(span, "He held the post from 1874 until his retirement in 1898.")
+    assert demands("How long was the tramway?")[0].word == ""
