@@ -522,10 +522,7 @@ class AnswerPipeline:
             if not any(met(demand, self._article_lines[i], question) for i in about):
                 return demand.unmet()
         closest = evidence[:EVIDENCE_CHECKED]
-        missing = [
-            names_missing(question, self._as_read(i), known_names=self._names, ignore=self._labels)
-            for i in closest
-        ]
+        missing = [self._names_unread(question, i) for i in closest]
         if all(missing):
             everywhere = [run for run in missing[0] if all(run in m for m in missing)]
             if everywhere:
@@ -1173,6 +1170,12 @@ class AnswerPipeline:
             log.info("not said: %s", unsaid)
             text = f'{unsaid} What it says: "{quote}"' if quote else unsaid
             refused, reason, basis = True, "not_said", "correction"
+        elif quote and self._names_unread(question, index):
+            # A quote in place of an answer must at least speak of what is asked about: "the
+            # upkeep of the Great Refractor" is no answer to a question about the Meridian House.
+            log.info("the quoted sentence lacks the question's names")
+            text = f'{NOT_SAID_OF_NAME} What it says: "{quote}"'
+            refused, reason, basis = True, "not_said", "correction"
         else:
             text = EXTRACTIVE.format(quote=quote) if quote else NOT_ANSWERED
             refused, reason, basis = not quote, None if quote else "uncited", "quote"
@@ -1186,6 +1189,12 @@ class AnswerPipeline:
             usage=usage,
             refusal_reason=reason,
             basis=basis,
+        )
+
+    def _names_unread(self, question: str, index: int) -> list[str]:
+        """The question's names that sentence ``index``, as its reader knows it, does not hold."""
+        return names_missing(
+            question, self._as_read(index), known_names=self._names, ignore=self._labels
         )
 
     def _lacking(self, text: str, index: int, question: str) -> list[str]:
@@ -1255,8 +1264,10 @@ class AnswerPipeline:
             log.info("claims held clause by clause by sentences %s", sources)
             return text, sources, None
         log.info("claims not borne out by the cited sentence (%s)", ", ".join(wrong))
-        if self._lacking(text, chosen, question) or self._asked_the_other_way(
-            text, chosen, question
+        if (
+            self._lacking(text, chosen, question)
+            or self._asked_the_other_way(text, chosen, question)
+            or self._names_unread(question, chosen)
         ):
             return text, [chosen], NOT_SAID_OF_NAME
         (citation,) = self.citations_for([chosen], ranked)

@@ -271,3 +271,20 @@ def test_a_yes_no_question_the_model_will_not_answer_gets_its_restating_sentence
     # A sentence that restates less of the question, or not its year: the refusal stands.
     assert ask(fire, "Did the bishop bless the chapel on the hill?", unsaid).refused
     assert ask(fire, "Did the flames reach the chapel on the hill in 1650?", unsaid).refused
+
+
+def test_a_quote_given_for_an_answer_must_speak_of_the_questions_names(article: Article) -> None:
+    # The answer gives no figure: the sentence with one is quoted, but it says nothing of Emmet.
+    answer = ask(
+        article,
+        "How many sworn members did Walter Emmet's guild have?",
+        "Walter Emmet's guild had many sworn members.",
+    )
+    assert answer.refused and answer.text.startswith("The article doesn't say that.")
+    assert "212 sworn members" in answer.citations[0].quote
+    answer = ask(
+        article,
+        "How many sworn members did the guild have at its height?",
+        "The guild had many sworn members at its height.",
+    )
+    assert not answer.refused and "212 sworn members" in answer.text
