@@ -823,15 +823,8 @@ class AnswerPipeline:
             # "Edmund Harrow" to "Who was Julian Harrow's father?" from "Julian Harrow, Edmund's
             # nephew": the names are the article's, the tie is not.
             log.info("the cited sentences give another family tie than the one asked")
-            return self._quoting(
-                question,
-                chosen,
-                ranked,
-                passages,
-                timings,
-                usage,
-                unsaid=kin_not_said(question, tie),
-            )
+            unsaid = kin_not_said(question, tie)
+            return self._quoting(question, chosen, ranked, passages, timings, usage, unsaid=unsaid)
         named = (
             bare_names(text, self._names) if basis == "model" and self.config.check_claims else []
         )

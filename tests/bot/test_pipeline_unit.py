@@ -852,16 +852,21 @@ opened a glass shop on the Lamby quay in 1907 and ran it until her death.
 """
 
 
-def test_an_answer_reporting_that_the_article_does_not_know_is_a_refusal():
-    article = parse_article(UNRECORDED, "ida.md")
+def _replying(text: str, reply: str) -> AnswerPipeline:
+    """A pipeline over the article ``text`` whose model always gives ``reply``."""
+    article = parse_article(text, "article.md")
     hits = [Hit(passage=p, score=0.6, dense=0.6, keyword=0.0) for p in make_passages(article)]
-    reply = "No reason for her move is recorded."
     pipeline, _ = make(article, hits, lambda s: {"answer": reply, "answerable": True})
+    return pipeline
+
+
+def test_an_answer_reporting_that_the_article_does_not_know_is_a_refusal():
+    pipeline = _replying(UNRECORDED, "No reason for her move is recorded.")
     answer = pipeline.answer("Why did Marchetti leave Verrin for Lamby?")
     assert answer.refused and answer.text.startswith("The article doesn't say why.")
     assert "no reason for her move is recorded" in answer.citations[0].quote
     # An answer the sentence gives is no such report.
-    pipeline, _ = make(article, hits, lambda s: {"answer": "In 1907", "answerable": True})
+    pipeline = _replying(UNRECORDED, "In 1907")
     answer = pipeline.answer("When did Marchetti open her glass shop on the quay?")
     assert not answer.refused and answer.text == "In 1907"
 
@@ -876,10 +881,8 @@ not explained in the surviving records.
 
 
 def test_the_articles_own_not_explained_is_a_refusal():
-    article = parse_article(UNEXPLAINED, "tallis.md")
-    hits = [Hit(passage=p, score=0.6, dense=0.6, keyword=0.0) for p in make_passages(article)]
     reply = "The programme was stopped in 1939, which is not explained in the surviving records."
-    pipeline, _ = make(article, hits, lambda s: {"answer": reply, "answerable": True})
+    pipeline = _replying(UNEXPLAINED, reply)
     answer = pipeline.answer("Why was the programme of planetary photographs stopped in 1939?")
     assert answer.refused and answer.text.startswith("The article doesn't say why.")
 
@@ -894,17 +897,14 @@ directed it from 1922. Clara Fenwick trained Ida Fenwick, her younger sister.
 
 
 def test_an_answer_from_a_sentence_giving_another_family_tie_is_refused():
-    article = parse_article(KIN, "harrow.md")
-    hits = [Hit(passage=p, score=0.6, dense=0.6, keyword=0.0) for p in make_passages(article)]
-    reply = "Julian Harrow's father was Edmund Harrow."
-    pipeline, _ = make(article, hits, lambda s: {"answer": reply, "answerable": True})
+    pipeline = _replying(KIN, "Julian Harrow's father was Edmund Harrow.")
     answer = pipeline.answer("Who was Julian Harrow's father?")
     assert answer.refused
     assert answer.text.startswith("The article doesn't say who Julian Harrow's father was.")
     assert "nephew" in answer.citations[0].quote
     # The tie's other side answers: a nephew has an uncle.
     reply = "Julian Harrow's uncle was Edmund Harrow."
-    pipeline, _ = make(article, hits, lambda s: {"answer": reply, "answerable": True})
+    pipeline = _replying(KIN, reply)
     answer = pipeline.answer("Who was Julian Harrow's uncle?")
     assert not answer.refused and answer.text == reply
 
