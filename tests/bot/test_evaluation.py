@@ -270,20 +270,26 @@ def test_the_biography_sets_hold_the_article_s_own_answers() -> None:
             assert all(f.split("|")[0].strip().lower() in text for f in q.facts), q.question
 
 
-def test_the_organ_builders_set_holds_the_article_s_own_answers() -> None:
-    """The fifth article's set, written unseen and first run unseen: every label a section,
-    every gold answer and distractor the article's own words, almost-answerable questions
-    naming no section or fact, and yes/no questions of both polarities."""
+@pytest.mark.parametrize(
+    ("article_file", "questions_file", "count"),
+    [("aldgrave.md", "aldgrave_test.jsonl", 44), ("tarrowmere.md", "tarrowmere_test.jsonl", 60)],
+)
+def test_the_unseen_sets_hold_their_article_s_own_answers(
+    article_file: str, questions_file: str, count: int
+) -> None:
+    """The fifth and sixth articles' sets, each written unseen and first run unseen: every label
+    a section, every gold answer and distractor the article's own words, almost-answerable
+    questions naming no section or fact, and yes/no questions of both polarities."""
     from pathlib import Path
 
     from bot.evaluation import load_questions
     from index.article import load_article
 
     root = Path(__file__).resolve().parents[2]
-    article = load_article(root / "index" / "data" / "aldgrave.md")
+    article = load_article(root / "index" / "data" / article_file)
     text = article.text.lower()
-    questions = load_questions(root / "bot" / "data" / "aldgrave_test.jsonl")
-    assert len(questions) == 44
+    questions = load_questions(root / "bot" / "data" / questions_file)
+    assert len(questions) == count
     assert {"section", "paraphrase", "yesno", "almost"} == {q.kind for q in questions}
     assert {q.facts[0] for q in questions if q.kind == "yesno"} == {"yes", "no"}
     for q in questions:
@@ -291,6 +297,7 @@ def test_the_organ_builders_set_holds_the_article_s_own_answers() -> None:
             article.section(label)
         if not q.answerable:
             assert not q.sections and not q.facts, q.question
+            assert q.distractor.lower() in text, q.question
         elif q.kind != "yesno":
             for fact in q.facts:
                 assert any(alt.strip().lower() in text for alt in fact.split("|")), q.question
