@@ -1159,15 +1159,14 @@ class AnswerPipeline:
         citations = self.citations_for([index], ranked)
         quote = citations[0].quote if citations else ""
         reason: str | None
-        if unsaid is not None:
-            log.info("not said: %s", unsaid)
-            text = f'{unsaid} What it says: "{quote}"' if quote else unsaid
-            refused, reason, basis = True, "not_said", "correction"
-        elif quote and self._names_unread(question, index):
+        if unsaid is None and quote and self._names_unread(question, index):
             # A quote in place of an answer must at least speak of what is asked about: "the
             # upkeep of the Great Refractor" is no answer to a question about the Meridian House.
             log.info("the quoted sentence lacks the question's names")
-            text = f'{NOT_SAID_OF_NAME} What it says: "{quote}"'
+            unsaid = NOT_SAID_OF_NAME
+        if unsaid is not None:
+            log.info("not said: %s", unsaid)
+            text = f'{unsaid} What it says: "{quote}"' if quote else unsaid
             refused, reason, basis = True, "not_said", "correction"
         else:
             text = EXTRACTIVE.format(quote=quote) if quote else NOT_ANSWERED
