@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from bot.answering.grounding import content_words
 from index.words import stem
 
 # Each tie: its words, then after "/" the words of its other side and of the tie in general
@@ -47,12 +48,11 @@ def _ties() -> dict[str, frozenset[str]]:
 _ANSWERED_BY = _ties()
 # Each word's stem -> the word ("sons" and "son" are one tie).
 _KIN = {stem(w): w for words in _ANSWERED_BY.values() for w in words}
-_WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")
 _OWNER = re.compile(r"((?:[A-Z][\w'’-]*\s+)*[A-Z][\w'’-]*?)['’]s?\s+((?:[a-z]+\s+)?[a-z-]+)")
 
 
 def _kin_words(text: str) -> list[str]:
-    return [_KIN[s] for w in _WORD.findall(text.lower()) if (s := stem(w)) in _KIN]
+    return [_KIN[s] for w in content_words(text) if (s := stem(w)) in _KIN]
 
 
 def asked_tie(question: str) -> str | None:
