@@ -107,8 +107,8 @@ _REPORTED = frozenset({"that", "whether", "if", "because"})
 
 @dataclass(frozen=True)
 class Demand:
-    """One kind of fact a question asks for: a figure, a date, a stated superlative, or an
-    exception (a negation)."""
+    """One kind of fact a question asks for: a figure (an amount, a sum, a span of time), a date,
+    a stated superlative or ordinal, or an exception (a negation)."""
 
     kind: str  # "figure" | "date" | "superlative" | "ordinal" | "negation"
     # For "superlative" and "ordinal", the words the sentence must state ("longest", "second
