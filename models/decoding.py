@@ -165,11 +165,13 @@ def decode(
     on_text: Callable[[str], None] | None,
     start: float,
     opening_bias: Mapping[int, float] | None = None,
+    fixed: int = 0,
 ) -> Decoded:
     """The greedy continuation of ``tokens`` (the caller holds the model's lock).
 
     ``room``: tokens left in the context; ``start``: the ``perf_counter`` the call began at;
-    ``opening_bias``: logits added to these tokens at the first step of the answer text.
+    ``opening_bias``: logits added to these tokens at the first step of the answer text;
+    ``fixed``: how many leading tokens are the fixed prefix (``models.greedy.greedy_tokens``).
     """
     closer = CloseJsonBias(special.closing()) if grammar is not None else None
     probe: BooleanProbe | None = None
@@ -218,7 +220,7 @@ def decode(
         first_step.clear()  # the first step would be JSON syntax, not the answer's first word
     observe = bias if closer is not None or first_step else None
     try:
-        for token in greedy_tokens(llm, lib, tokens, sampler, bias=observe):
+        for token in greedy_tokens(llm, lib, tokens, sampler, bias=observe, fixed=fixed):
             if not first_token_ms:
                 first_token_ms = (time.perf_counter() - start) * 1000.0
             if lib.llama_vocab_is_eog(vocab, token):

@@ -91,6 +91,21 @@ class GrammarSampler:
         self.close()
 
 
+# llama.cpp's repacked matrix kernels on x86 take a batch's token rows four at a time and the
+# rest one by one, which rounds differently: a run of tokens evaluated in two batches gives the
+# same numbers as in one only where the cut falls on a multiple of the group. Cuts after the
+# fixed prefix are kept on multiples of 8, so an answer never depends on what the cache held.
+ROW_GROUP = 8
+
+
+def on_row_group(count: int, fixed: int) -> int:
+    """``count`` held tokens cut back so that the run after the first ``fixed`` is whole groups
+    (no cut when ``count`` does not pass ``fixed``)."""
+    if count <= fixed:
+        return count
+    return fixed + (count - fixed) // ROW_GROUP * ROW_GROUP
+
+
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     """How many leading tokens ``a`` and ``b`` share."""
     n = 0
@@ -107,11 +122,14 @@ def greedy_tokens(
     prompt: Sequence[int],
     sampler: GrammarSampler | None,
     bias: Any = None,
+    *,
+    fixed: int = 0,
 ) -> Iterator[int]:
     """Tokens of the greedy continuation of ``prompt``, reusing the KV cache of the longest
-    prefix this context already holds (as ``Llama.generate`` does). ``bias(input_ids, logits)``
+    prefix this context already holds (as ``Llama.generate`` does), cut on a row group after the
+    first ``fixed`` tokens (a prefix always evaluated on its own). ``bias(input_ids, logits)``
     may change the logits in place before the choice (e.g. to steer towards closing the JSON)."""
-    held = common_prefix(llama.held_tokens(llm).tolist(), prompt)
+    held = on_row_group(common_prefix(llama.held_tokens(llm).tolist(), prompt), fixed)
     # At least one prompt token must be evaluated to get logits for the next one.
     held = max(0, min(held, len(prompt) - 1))
     if not llama.keep_tokens(llm, held):

@@ -23,7 +23,7 @@ from models import llama_adapter as llama
 from models.backend import Generation, JsonSchema, LLMError, Message, ModelLoadError
 from models.chat_template import ChatTemplate
 from models.decoding import CLOSING_TOKENS, SpecialTokens, decode
-from models.greedy import common_prefix
+from models.greedy import common_prefix, on_row_group
 from models.prompt_state import PromptState
 
 __all__ = ["CLOSING_TOKENS", "LocalLLM"]
@@ -48,6 +48,7 @@ class LocalLLM:
         self.state_dir = state_dir
         self._lock = threading.Lock()
         self._prime_stats: dict[str, object] = {}
+        self._primed: list[int] = []  # the fixed prefix last primed
         if not self.model_path.is_file():
             raise ModelLoadError(
                 f"Model file not found: {self.model_path} (set ARTICLE_BOT_MODEL_PATH to a "
@@ -143,7 +144,10 @@ class LocalLLM:
         room = self.n_ctx - len(tokens)
         with self._lock:
             llm = self._require_model()
-            cached = min(common_prefix(llama.held_tokens(llm).tolist(), tokens), len(tokens) - 1)
+            primed = len(self._primed)
+            fixed = primed if tokens[:primed] == self._primed else 0
+            held = common_prefix(llama.held_tokens(llm).tolist(), tokens)
+            cached = min(on_row_group(held, fixed), len(tokens) - 1)
             decoded = decode(
                 llm,
                 self._lib,
@@ -156,6 +160,7 @@ class LocalLLM:
                 on_text=on_text,
                 start=start,
                 opening_bias=self._opening_ids(opening_bias),
+                fixed=fixed,
             )
         total_ms = (time.perf_counter() - start) * 1000.0
         return Generation(
@@ -200,6 +205,7 @@ class LocalLLM:
             self._require_model()
             stats: dict[str, object] = {"prefix_tokens": len(prefix)}
             self._state.hold(prefix, stats)
+            self._primed = prefix
             stats["total_ms"] = (time.perf_counter() - start) * 1000.0
             self._prime_stats = stats
         return float(stats["total_ms"])  # type: ignore[arg-type]

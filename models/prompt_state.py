@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from models import llama_adapter as llama
-from models.greedy import common_prefix
+from models.greedy import common_prefix, on_row_group
 
 _STATE_FILES_KEPT = 4  # per model file; older prefixes (e.g. an edited article) are deleted
 
@@ -61,7 +61,8 @@ class PromptState:
     def _evaluate(self, prefix: list[int], stats: Stats) -> None:
         llm = self._llm
         t0 = time.perf_counter()
-        keep = min(common_prefix(llama.held_tokens(llm).tolist(), prefix), len(prefix) - 1)
+        held = common_prefix(llama.held_tokens(llm).tolist(), prefix)
+        keep = min(on_row_group(held, 0), len(prefix) - 1)
         llama.rewind(llm, max(keep, 0))
         llm.eval(prefix[max(keep, 0) :])
         stats["eval_ms"] = (time.perf_counter() - t0) * 1000.0
