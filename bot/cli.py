@@ -130,7 +130,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"question file {args.file}: {exc}") from None
     if args.limit:
         questions = questions[: args.limit]
-    answerer = build_answerer(settings)
+    # Saved before the first question, so that no answer depends on how far that had got.
+    answerer = build_answerer(settings, openings="wait")
     report = run_evaluation(answerer, questions, progress=not args.quiet)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.answering import (
     AnswerPipeline,
+    OpeningsMode,
     PipelineConfig,
     PremiseChecker,
     SentenceRanker,
@@ -157,10 +158,22 @@ def make_premise_checker(article: Article, embedder: Embedder) -> PremiseChecker
     return PremiseChecker(article, embedder.is_whole_word)
 
 
+def openings_mode(settings: Settings, wanted: OpeningsMode) -> OpeningsMode:
+    return wanted if settings.keep_openings else "off"
+
+
 def build_answerer(
-    settings: Settings, *, progress: bool = False, article: Article | None = None
+    settings: Settings,
+    *,
+    progress: bool = False,
+    article: Article | None = None,
+    openings: OpeningsMode = "background",
 ) -> AnswerPipeline:
-    """A ready answer pipeline: index up to date, model loaded, fixed prompt prefix primed."""
+    """A ready answer pipeline: index up to date, model loaded, fixed prompt prefix primed.
+
+    ``openings``: when to save the evidence lines' KV cells: in the "background" (answers come
+    at once, and sooner as the lines are saved), "wait" until saved (answers that do not depend
+    on timing: evaluations, benchmarks, an image build), or "off"."""
     article, embedder, index, retriever = open_index(settings, progress=progress, article=article)
     llm = make_llm(settings)
     ranker = SentenceRanker(embedder, [sentence_text(article, s) for s in article.sentences])
@@ -174,7 +187,7 @@ def build_answerer(
         ranker=ranker,
         premises=premises,
     )
-    ms = pipeline.warm()
+    ms = pipeline.warm(openings_mode(settings, openings))
     log.info(
         "model ready: %s (prompt prefix %d tokens, %.0f ms)", llm.name, pipeline.prefix_tokens, ms
     )
@@ -200,7 +213,7 @@ def rebuild_answerer(settings: Settings, current: AnswerPipeline) -> tuple[Answe
         ranker=SentenceRanker(embedder, [sentence_text(article, s) for s in article.sentences]),
         premises=make_premise_checker(article, embedder),
     )
-    pipeline.warm()
+    pipeline.warm(openings_mode(settings, "background"))
     log.info("index rebuilt: %s", report.message)
     return pipeline, True
 

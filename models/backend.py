@@ -6,7 +6,7 @@ OpenAI-compatible llama.cpp server). The bot holds one backend behind one queue.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -65,6 +65,18 @@ class LLMBackend(Protocol):
     def info(self) -> dict[str, object]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class KeepsOpenings(Protocol):
+    """A backend that can save the KV cells of texts a question's prompt begins with."""
+
+    def keep_openings(
+        self, messages: list[Message], openings: Sequence[str], *, wait: bool = True
+    ) -> None:
+        """Save the cells of each of ``openings`` after the fixed prefix of ``messages``; with
+        ``wait=False``, in the background."""
+        ...
 
 
 class LLMError(RuntimeError):

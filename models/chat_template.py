@@ -59,16 +59,17 @@ class ChatTemplate:
         )
         return [int(t) for t in tokens]
 
-    def prefix_tokens(self, messages: list[Message]) -> list[int]:
-        """Tokens of ``messages`` rendered up to where a following user message's text begins.
+    def prefix_tokens(self, messages: list[Message], opening: str = "") -> list[int]:
+        """Tokens of ``messages`` rendered up to where a following user message's text begins,
+        or, with ``opening``, up to where its text after ``opening`` begins.
 
         A trailing user message in ``messages`` is treated as the variable part and left out.
         """
         fixed = list(messages)
         if fixed and fixed[-1].get("role") == "user":
             fixed.pop()
-        a = self.tokens([*fixed, {"role": "user", "content": _PROBE_A}])
-        b = self.tokens([*fixed, {"role": "user", "content": _PROBE_B}])
+        a = self.tokens([*fixed, {"role": "user", "content": opening + _PROBE_A}])
+        b = self.tokens([*fixed, {"role": "user", "content": opening + _PROBE_B}])
         return a[: common_prefix(a, b)]
 
     def grammar(self, schema: JsonSchema) -> str:

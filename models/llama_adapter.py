@@ -93,3 +93,43 @@ def mark_loaded(llm: Any, tokens: list[int]) -> None:
     llm.input_ids[: len(tokens)] = tokens
     llm.n_tokens = len(tokens)
     llm._requires_eval = True
+
+
+# A second sequence carries a saved run of KV cells into the cache beside the prefix (see
+# ``models.openings``); unified, both sequences share one set of cells, so the cache is no bigger.
+SEQUENCES = 2
+SIDE_SEQUENCE = 1
+
+
+def with_side_sequence(llm: Any) -> None:
+    """Replace ``llm``'s context (empty, just made) with one of ``SEQUENCES`` sequences sharing
+    a unified KV cache. ``Llama`` takes neither setting; the old context is freed first, so the
+    KV cache is never held twice."""
+    import contextlib
+
+    from llama_cpp import _internals
+
+    params = llm.context_params
+    params.n_seq_max = SEQUENCES
+    params.kv_unified = True
+    llm._ctx.close()
+    ctx = _internals.LlamaContext(model=llm._model, params=params, verbose=llm.verbose)
+    llm._ctx = ctx
+    llm._stack.enter_context(contextlib.closing(ctx))
+    llm.reset()
+
+
+def sequences(llm: Any) -> int:
+    return int(llm.context_params.n_seq_max)
+
+
+def memory(llm: Any) -> Any:
+    """The ``llama_memory_t`` of ``llm``'s context, for the ``llama_memory_seq_*`` calls."""
+    return llm._ctx.memory
+
+
+def mark_held(llm: Any, start: int, tokens: list[int]) -> None:
+    """Record that the KV cache now holds ``tokens`` from ``start`` on (after the cells were put
+    there by a state load rather than ``eval``)."""
+    llm.input_ids[start : start + len(tokens)] = tokens
+    llm.n_tokens = start + len(tokens)

@@ -13,9 +13,11 @@ choice (``models.greedy``, ``models.decoding``); prompts and grammars come from
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +26,23 @@ from models.backend import Generation, JsonSchema, LLMError, Message, ModelLoadE
 from models.chat_template import ChatTemplate
 from models.decoding import CLOSING_TOKENS, SpecialTokens, decode
 from models.greedy import common_prefix, on_row_group
+from models.openings import OpeningStore
 from models.prompt_state import PromptState
 
 __all__ = ["CLOSING_TOKENS", "LocalLLM"]
+
+
+@dataclass
+class OpeningsRun:
+    """How the last ``keep_openings`` went: openings asked for, found saved, saved now."""
+
+    openings: int
+    saved_before: int = 0
+    saved: int = 0
+    ms: float = 0.0
+    done: bool = False
+    stopped: bool = False
+    error: str = ""
 
 
 class LocalLLM:
@@ -47,7 +63,12 @@ class LocalLLM:
         self.n_batch = n_batch
         self.state_dir = state_dir
         self._lock = threading.Lock()
+        # Calls waiting for the lock; saving openings in the background gives way to them.
+        self._waiting = 0
+        self._waiting_lock = threading.Lock()
+        self._openings_run = 0  # a newer keep_openings call stops an older one
         self._prime_stats: dict[str, object] = {}
+        self._opening_stats = OpeningsRun(openings=0)
         self._primed: list[int] = []  # the fixed prefix last primed
         if not self.model_path.is_file():
             raise ModelLoadError(
@@ -71,6 +92,7 @@ class LocalLLM:
                 use_mmap=False,
                 verbose=False,
             )
+            llama.with_side_sequence(self._llm)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadError(
                 f"Cannot load model {self.model_path}: {exc} (is it a complete llama.cpp GGUF? "
@@ -89,6 +111,22 @@ class LocalLLM:
             n_batch=n_batch,
             state_dir=state_dir,
         )
+        self._openings = OpeningStore(self._llm, self._lib, state_dir)
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """The model's lock, taken as a caller that background work gives way to."""
+        with self._waiting_lock:
+            self._waiting += 1
+        try:
+            self._lock.acquire()
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     # --- prompt -------------------------------------------------------------------------------
     def render_prompt(self, messages: list[Message]) -> str:
@@ -97,14 +135,17 @@ class LocalLLM:
         return self._template.render(messages)
 
     def prompt_tokens(self, messages: list[Message]) -> list[int]:
+        self._require_model()
         return self._template.tokens(messages)
 
-    def prefix_tokens(self, messages: list[Message]) -> list[int]:
-        """Tokens of ``messages`` rendered up to where a following user message's text begins.
+    def prefix_tokens(self, messages: list[Message], opening: str = "") -> list[int]:
+        """Tokens of ``messages`` rendered up to where a following user message's text begins,
+        or, with ``opening``, up to where its text after ``opening`` begins.
 
         A trailing user message in ``messages`` is treated as the variable part and left out.
         """
-        return self._template.prefix_tokens(messages)
+        self._require_model()
+        return self._template.prefix_tokens(messages, opening)
 
     def count_tokens(self, text: str) -> int:
         # Tokenizing reads only the vocabulary: safe while another thread generates.
@@ -142,8 +183,9 @@ class LocalLLM:
                 "(shorten the prompt or raise ARTICLE_BOT_N_CTX)"
             )
         room = self.n_ctx - len(tokens)
-        with self._lock:
+        with self._turn():
             llm = self._require_model()
+            self._openings.restore(tokens)
             primed = len(self._primed)
             fixed = primed if tokens[:primed] == self._primed else 0
             held = common_prefix(llama.held_tokens(llm).tolist(), tokens)
@@ -201,11 +243,13 @@ class LocalLLM:
         start = time.perf_counter()
         prefix = self.prefix_tokens(messages)
         self._special.closing()  # a vocabulary scan: better at start-up than mid-answer
-        with self._lock:
+        with self._turn():
             self._require_model()
             stats: dict[str, object] = {"prefix_tokens": len(prefix)}
             self._state.hold(prefix, stats)
             self._primed = prefix
+            if self.state_dir is not None:
+                self._openings.use_prefix(prefix, self._state.key(prefix))
             stats["total_ms"] = (time.perf_counter() - start) * 1000.0
             self._prime_stats = stats
         return float(stats["total_ms"])  # type: ignore[arg-type]
@@ -216,9 +260,70 @@ class LocalLLM:
         eval_ms / load_ms / save_ms, state_bytes, total_ms."""
         return dict(self._prime_stats)
 
+    # --- saved openings (models.openings) ---------------------------------------------------------
+    def keep_openings(
+        self, messages: list[Message], openings: Sequence[str], *, wait: bool = True
+    ) -> None:
+        """Save the KV cells of each text in ``openings`` (what a user message after the fixed
+        prefix of ``messages`` may begin with) unless saved before, so that a prompt beginning
+        with one evaluates only the rest. Call after ``prime``. With ``wait=False`` the work runs
+        in a background thread that gives way to every other call between two openings (a
+        call may wait for one opening, ~0.5 s); a later call stops it. ``info()["openings"]``
+        tells how it went."""
+        if not self._openings.enabled:
+            return
+        self._openings_run += 1
+        run = self._openings_run
+        texts = list(openings)
+        if wait:
+            self._keep_openings(messages, texts, run)
+        else:
+            threading.Thread(
+                target=self._keep_openings,
+                args=(messages, texts, run),
+                name="keep-openings",
+                daemon=True,
+            ).start()
+
+    def _keep_openings(self, messages: list[Message], texts: list[str], run: int) -> None:
+        stats = OpeningsRun(openings=len(texts))
+        self._opening_stats = stats
+        try:
+            self._save_openings(messages, texts, run, stats)
+        except (LLMError, ValueError, RuntimeError, OSError) as exc:
+            # Only speed is lost: questions evaluate their openings as before.
+            stats.error = f"{type(exc).__name__}: {exc}"
+
+    def _save_openings(
+        self, messages: list[Message], texts: list[str], run: int, stats: OpeningsRun
+    ) -> None:
+        start = time.perf_counter()
+        prefix = self.prefix_tokens(messages)
+        for text in texts:
+            if run != self._openings_run:
+                stats.stopped = True
+                break
+            tokens = self.prefix_tokens(messages, text)
+            opening = tokens[len(prefix) :]
+            if tokens[: len(prefix)] != prefix or not opening:
+                continue
+            if self._openings.holds(opening):
+                stats.saved_before += 1
+                continue
+            while self._waiting:
+                time.sleep(0.01)
+            with self._lock:
+                if run != self._openings_run:
+                    continue
+                self._require_model()
+                if self._openings.save(opening):
+                    stats.saved += 1
+        stats.ms = round((time.perf_counter() - start) * 1000.0, 1)
+        stats.done = True
+
     def clear_cache(self) -> None:
         """Forget the KV cache: the next call evaluates its whole prompt."""
-        with self._lock:
+        with self._turn():
             llama.clear(self._require_model())
 
     # --- misc ---------------------------------------------------------------------------------
@@ -239,11 +344,19 @@ class LocalLLM:
             "load_ms": round(self.load_ms, 1),
             "kv_cache_tokens": int(llm.n_tokens) if llm is not None else 0,
             "prime": dict(self._prime_stats),
+            "openings": {
+                **asdict(self._opening_stats),
+                "on_disk": len(self._openings),
+                "restored": self._openings.restored,
+                "restored_tokens": self._openings.restored_tokens,
+                "errors": self._openings.errors[-3:],
+            },
             "llama_cpp": self._lib.__version__,
         }
 
     def close(self) -> None:
-        with self._lock:
+        self._openings_run += 1
+        with self._turn():
             if self._llm is not None:
                 self._llm.close()
                 self._llm = None

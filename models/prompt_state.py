@@ -68,10 +68,10 @@ class PromptState:
         stats["eval_ms"] = (time.perf_counter() - t0) * 1000.0
         stats["eval_tokens"] = len(prefix) - keep
 
-    def state_file(self, prefix: list[int]) -> Path:
-        """Where the KV state of ``prefix`` is saved: named by a digest of the model file, the
-        context settings, the llama.cpp version and the prefix tokens (which hold the article)."""
-        assert self.state_dir is not None
+    def key(self, prefix: list[int]) -> str:
+        """A digest of everything that makes the KV cells of ``prefix`` valid: the model file,
+        the context settings, the llama.cpp version and the prefix tokens (which hold the
+        article)."""
         st = self.model_path.stat()
         identity = {
             "model": str(self.model_path.resolve()),
@@ -79,11 +79,17 @@ class PromptState:
             "mtime_ns": st.st_mtime_ns,
             "n_ctx": self.n_ctx,
             "n_batch": self.n_batch,
+            "sequences": llama.sequences(self._llm),
             "llama_cpp": self._lib.__version__,
         }
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode())
         digest.update(b"".join(int(t).to_bytes(4, "little") for t in prefix))
-        return self.state_dir / f"{self.model_path.stem}.{digest.hexdigest()[:32]}.kvstate"
+        return digest.hexdigest()[:32]
+
+    def state_file(self, prefix: list[int]) -> Path:
+        """Where the KV state of ``prefix`` is saved: named by ``key``."""
+        assert self.state_dir is not None
+        return self.state_dir / f"{self.model_path.stem}.{self.key(prefix)}.kvstate"
 
     def _save(self, path: Path, prefix: list[int], stats: Stats) -> None:
         assert self.state_dir is not None

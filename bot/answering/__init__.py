@@ -6,7 +6,7 @@ Discord) import it through the names re-exported here.
 
 from bot.answering.answer import Answer, Answerer, Citation, SourcePassage, Turn
 from bot.answering.citing import SentenceRanker
-from bot.answering.pipeline import AnswerPipeline, PipelineConfig
+from bot.answering.pipeline import AnswerPipeline, OpeningsMode, PipelineConfig
 from bot.answering.premises import PremiseChecker
 from bot.answering.prompt import sentence_text
 
@@ -15,6 +15,7 @@ __all__ = [
     "AnswerPipeline",
     "Answerer",
     "Citation",
+    "OpeningsMode",
     "PipelineConfig",
     "PremiseChecker",
     "SentenceRanker",

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from bot.answering.answer import Answer, Citation, SourcePassage, Turn
 from bot.answering.citing import SentenceRanker
@@ -51,13 +51,19 @@ from bot.answering.grounding import content_words, number_forms, stem, support, 
 from bot.answering.kinship import asked_tie, gives_other_tie
 from bot.answering.kinship import not_said as kin_not_said
 from bot.answering.premises import PremiseChecker, PremiseIssue
-from bot.answering.prompt import ANSWER_MAX_CHARS, build_prompt, sentence_text, system_prompt
+from bot.answering.prompt import (
+    ANSWER_MAX_CHARS,
+    build_prompt,
+    evidence_openings,
+    sentence_text,
+    system_prompt,
+)
 from bot.answering.relations import reversed_in
 from bot.answering.verdicts import implied_verdict, opens_yes, restated_verdict, set_against
 from bot.lru import LRU
 from index.article import Article
 from index.retrieval import Hit
-from models.backend import LLMBackend
+from models.backend import KeepsOpenings, LLMBackend
 from models.streaming import JsonStringFieldStreamer
 
 log = logging.getLogger(__name__)
@@ -272,6 +278,10 @@ BARE_WORDS = 3
 BARE_ELSEWHERE_SHARE = 0.5
 
 
+# Whether ``AnswerPipeline.warm`` also saves the evidence lines' KV cells, and how.
+OpeningsMode = Literal["wait", "background", "off"]
+
+
 class AnswerPipeline:
     def __init__(
         self,
@@ -336,10 +346,25 @@ class AnswerPipeline:
         self.prefix_tokens = prefix_tokens
 
     # -- start-up ----------------------------------------------------------------------------------
-    def warm(self) -> float:
-        """Evaluate (or load) the fixed prompt prefix so the first question is fast; returns ms."""
+    def warm(self, openings: OpeningsMode = "off") -> float:
+        """Evaluate (or load) the fixed prompt prefix so the first question is fast; returns ms.
+
+        ``openings``: also save the KV cells of every evidence line a question's prompt may
+        begin with ("wait" until done, or in the "background"), where the model can."""
         parts = build_prompt(self.article, [0], "?", article_in_prefix=self.article_in_prefix)
-        return self.llm.prime([{"role": "system", "content": parts.system}])
+        fixed = [{"role": "system", "content": parts.system}]
+        ms = self.llm.prime(fixed)
+        if openings != "off" and isinstance(self.llm, KeepsOpenings):
+            self.llm.keep_openings(fixed, self.openings(), wait=openings == "wait")
+        return ms
+
+    def openings(self) -> list[str]:
+        """What the prompt of a question asked without earlier turns begins with after the fixed
+        prefix: one of the article's sentences as its evidence line. None when the article is
+        too long for the prefix: its sentences then come first, chosen per question."""
+        if not self.article_in_prefix:
+            return []
+        return evidence_openings(self.article)
 
     def set_index_version(self, version: str) -> None:
         if version != self.index_version:

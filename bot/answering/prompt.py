@@ -192,6 +192,13 @@ def evidence_block(article: Article, evidence: Sequence[int]) -> str:
     )
 
 
+def evidence_openings(article: Article) -> list[str]:
+    """For each sentence, what the user message of a question asked without earlier turns begins
+    with when that sentence is the first evidence line: the line and its break (the next line or
+    the question follows). Known before any question, so their KV cells can be saved."""
+    return [evidence_block(article, [i]) + "\n" for i in range(len(article.sentences))]
+
+
 def build_prompt(
     article: Article,
     offered: Sequence[int],

@@ -14,4 +14,5 @@ def real_pipeline():
     from bot.settings import load_settings
     from bot.wiring import build_answerer
 
-    return build_answerer(load_settings())
+    # Openings saved first, so that no answer depends on how far that had got.
+    return build_answerer(load_settings(), openings="wait")

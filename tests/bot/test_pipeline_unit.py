@@ -24,7 +24,13 @@ from bot.answering.pipeline import (
     with_reason,
 )
 from bot.answering.premises import PremiseChecker
-from bot.answering.prompt import answer_schema, build_prompt, number_ranges, system_prompt
+from bot.answering.prompt import (
+    answer_schema,
+    build_prompt,
+    evidence_openings,
+    number_ranges,
+    system_prompt,
+)
 from index.article import Article, load_article, parse_article
 from index.passages import Passage, make_passages
 from index.retrieval import Hit
@@ -299,6 +305,46 @@ def test_fixed_prefix_is_identical_across_questions(article):
     b = build_prompt(article, [20], "another", [Turn("q", "a")])
     assert a.system == b.system
     assert "[0] 03/24 2025 (publication date: 24 March 2025)" in a.system
+
+
+def test_a_question_without_history_begins_with_its_first_evidence_line_s_opening(article):
+    openings = evidence_openings(article)
+    assert len(openings) == len(article.sentences)
+    for evidence in ([7], [12, 7]):
+        parts = build_prompt(article, [7, 12], "Why?", evidence=evidence)
+        assert parts.user.startswith(openings[7])
+        assert not parts.user.startswith(openings[12])
+    # Earlier turns come first, so no saved opening may be taken for them.
+    later = build_prompt(article, [7], "Why?", [Turn("q", "a")], evidence=[7])
+    assert not later.user.startswith(openings[7])
+
+
+class OpeningsLLM(ScriptedLLM):
+    def __init__(self) -> None:
+        super().__init__(lambda call: {"answerable": False})
+        self.kept: list[tuple[list[dict[str, str]], list[str], bool]] = []
+
+    def keep_openings(self, messages, openings, *, wait=True):
+        self.kept.append((messages, list(openings), wait))
+
+
+@pytest.mark.parametrize("mode", ["wait", "background", "off"])
+def test_warming_saves_the_openings_after_the_primed_prefix(article, passages, mode):
+    llm = OpeningsLLM()
+    pipeline = AnswerPipeline(
+        article, ScriptedRetriever([]), llm, PipelineConfig(), ranker=word_ranker(article)
+    )
+    pipeline.warm(mode)
+    if mode == "off":
+        assert llm.kept == []
+        return
+    ((messages, openings, wait),) = llm.kept
+    assert messages == [{"role": "system", "content": system_prompt(article)}]
+    assert openings == evidence_openings(article) and wait == (mode == "wait")
+    # An article too long for the prefix has no openings: its sentences come first.
+    pipeline.article_in_prefix = False
+    pipeline.warm(mode)
+    assert llm.kept[-1][1] == []
 
 
 def test_long_articles_send_sentences_per_question(article):

@@ -39,7 +39,9 @@ def test_the_observatory_questions_are_refused_or_answered_with_their_fact(tmp_p
             article_path=ROOT / "index" / "data" / "tarrowmere.md",
             data_dir=tmp_path / "data",
             model_path=resolve_model_path(settings),
-        )
+        ),
+        # A fresh data dir: saving the openings would cost a minute and buy only speed.
+        openings="off",
     )
     article = pipeline.article
     refused = 0

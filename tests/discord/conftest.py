@@ -57,7 +57,7 @@ def build_real_answerer() -> RecordingAnswerer:
     from bot.settings import load_settings
     from bot.wiring import build_answerer
 
-    return RecordingAnswerer(build_answerer(load_settings()))
+    return RecordingAnswerer(build_answerer(load_settings(), openings="wait"))
 
 
 @pytest.fixture(scope="session")
