@@ -69,6 +69,9 @@ _SPAN_ASKED = re.compile(
     r"|serve|served|live|lived|remain|remained|work|worked|spend|spent|reign|reigned)\b)",
     re.IGNORECASE,
 )
+# An age ("How old was she when …?"), which a dated year does not give: a number that is not a
+# date does ("at the age of sixteen", "then 24"), and so do two years (born in one, in the other).
+_AGE_ASKED = re.compile(r"\bhow old\b", re.IGNORECASE)
 _MONEY_TEXT = """\
     pound pounds penny pence pennies shilling shillings guinea guineas dollar dollars euro
     euros yen yuan rmb renminbi rupee rupees rouble roubles ruble rubles peso pesos franc
@@ -112,14 +115,14 @@ class Demand:
 
     kind: str  # "figure" | "date" | "superlative" | "ordinal" | "negation"
     # For "superlative" and "ordinal", the words the sentence must state ("longest", "second
-    # volume"); for "figure", "amount" (not a date), "money" (a sum), "span" (of time), or "" for
-    # any figure.
+    # volume"); for "figure", "amount" (not a date), "money" (a sum), "span" (of time), "age", or
+    # "" for any figure.
     word: str = ""
 
     @property
     def amount(self) -> bool:
         """Whether the demand is for an amount, which a dated year does not give."""
-        return self.kind == "figure" and self.word in ("amount", "money", "span")
+        return self.kind == "figure" and self.word in ("amount", "money", "span", "age")
 
     def unmet(self) -> str:
         """What the article does not say, as the start of a refusal."""
@@ -152,6 +155,8 @@ def demands(question: str) -> list[Demand]:
             found.append(Demand("figure", "money"))
         elif _SPAN_ASKED.search(question):
             found.append(Demand("figure", "span"))
+        elif _AGE_ASKED.search(question):
+            found.append(Demand("figure", "age"))
         else:
             found.append(Demand("figure", "amount" if _AMOUNT_ASKED.search(question) else ""))
     if _DATE_ASKED.search(question):
@@ -250,6 +255,9 @@ def met(demand: Demand, sentence: str, question: str = "") -> bool:
             every = _words(sentence)
             spans = [w for k, w in enumerate(every[:-1]) if every[k + 1] in _TIME_UNITS]
             return _has_figure(spans) or len({w for w in every if is_year(w)}) > 1
+        if demand.word == "age":
+            years = {w for w in _words(sentence) if is_year(w)}
+            return _has_figure([w for w in words if not is_year(w)]) or len(years) > 1
         if demand.word == "money":
             return bool(_CURRENCY_SIGN.search(sentence)) or any(_is_money(w) for w in words)
         counted = _COUNTED.search(question)

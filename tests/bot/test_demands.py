@@ -144,3 +144,13 @@ def test_a_span_of_time_is_met_by_a_count_of_time_or_two_years() -> None:
     assert met(span, "He ground the lens over a period of nearly three years.")
     assert met(span, "He held the post from 1874 until his retirement in 1898.")
     assert demands("How long was the tramway?")[0].word == ""
+
+
+def test_an_age_is_met_by_a_number_that_is_not_a_date_or_by_two_years() -> None:
+    question = "How old was Rosamund Fenwright when she took over the business?"
+    (age,) = demands(question)
+    assert age.word == "age" and age.amount
+    assert not met(age, "From 1905 the business was taken over by his niece Rosamund.", question)
+    assert met(age, "He joined him in 1868 at the age of sixteen.", question)
+    assert met(age, "Rosamund, then 24, took over the business.", question)
+    assert met(age, "Born in 1881, she took over the business in 1905.", question)
