@@ -1184,11 +1184,8 @@ class AnswerPipeline:
         citations = self.citations_for([index], ranked)
         quote = citations[0].quote if citations else ""
         reason: str | None
-        if unsaid is None and quote and self._names_unread(question, index):
-            # A quote in place of an answer must at least speak of what is asked about: "the
-            # upkeep of the Great Refractor" is no answer to a question about the Meridian House.
-            log.info("the quoted sentence lacks the question's names")
-            unsaid = NOT_SAID_OF_NAME
+        if unsaid is None and quote:
+            unsaid = self._quote_unsaid(question, index)
         if unsaid is not None:
             log.info("not said: %s", unsaid)
             text = f'{unsaid} What it says: "{quote}"' if quote else unsaid
@@ -1207,6 +1204,20 @@ class AnswerPipeline:
             refusal_reason=reason,
             basis=basis,
         )
+
+    def _quote_unsaid(self, question: str, index: int) -> str | None:
+        """What sentence ``index``, quoted in place of an answer, does not say of ``question``:
+        a quote must at least speak of what is asked about ("the upkeep of the Great Refractor"
+        is no answer to a question about the Meridian House) and hold the kind of fact asked
+        for (a sentence without a year is no answer to "What year were the cottages built?")."""
+        if self._names_unread(question, index):
+            log.info("the quoted sentence lacks the question's names")
+            return NOT_SAID_OF_NAME
+        for demand in _figures_asked(question):
+            if not met(demand, self._article_lines[index], question):
+                log.info("the quoted sentence lacks the %s asked for", demand.kind)
+                return demand.unmet()
+        return None
 
     def _names_unread(self, question: str, index: int) -> list[str]:
         """The question's names that sentence ``index``, as its reader knows it, does not hold."""
@@ -1281,12 +1292,13 @@ class AnswerPipeline:
             log.info("claims held clause by clause by sentences %s", sources)
             return text, sources, None
         log.info("claims not borne out by the cited sentence (%s)", ", ".join(wrong))
-        if (
-            self._lacking(text, chosen, question)
-            or self._asked_the_other_way(text, chosen, question)
-            or self._names_unread(question, chosen)
+        if self._lacking(text, chosen, question) or self._asked_the_other_way(
+            text, chosen, question
         ):
             return text, [chosen], NOT_SAID_OF_NAME
+        unsaid = self._quote_unsaid(question, chosen)
+        if unsaid is not None:
+            return text, [chosen], unsaid
         (citation,) = self.citations_for([chosen], ranked)
         return EXTRACTIVE.format(quote=citation.quote), [chosen], None
 

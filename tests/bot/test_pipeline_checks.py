@@ -288,3 +288,17 @@ def test_a_quote_given_for_an_answer_must_speak_of_the_questions_names(article: 
         "The guild had many sworn members at its height.",
     )
     assert not answer.refused and "212 sworn members" in answer.text
+
+
+def test_a_sentence_quoted_in_place_of_an_answer_must_hold_the_kind_of_fact_asked_for(
+    article: Article,
+) -> None:
+    # The answer's cause is not the sentence's; the sentence, quoted instead, gives no date.
+    answer = ask(
+        article,
+        "When did the keeper of the hall ring the bell?",
+        "The keeper rang the bell early so that the guild's members and the court of twelve "
+        "left the hall.",
+    )
+    assert answer.refused and answer.text.startswith("The article doesn't say when.")
+    assert "Ann Rook" in answer.citations[0].quote
