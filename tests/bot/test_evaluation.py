@@ -272,14 +272,19 @@ def test_the_biography_sets_hold_the_article_s_own_answers() -> None:
 
 @pytest.mark.parametrize(
     ("article_file", "questions_file", "count"),
-    [("aldgrave.md", "aldgrave_test.jsonl", 44), ("tarrowmere.md", "tarrowmere_test.jsonl", 60)],
+    [
+        ("aldgrave.md", "aldgrave_test.jsonl", 44),
+        ("tarrowmere.md", "tarrowmere_test.jsonl", 60),
+        ("corvane.md", "corvane_test.jsonl", 60),
+    ],
 )
 def test_the_unseen_sets_hold_their_article_s_own_answers(
     article_file: str, questions_file: str, count: int
 ) -> None:
-    """The fifth and sixth articles' sets, each written unseen and first run unseen: every label
-    a section, every gold answer and distractor the article's own words, almost-answerable
-    questions naming no section or fact, and yes/no questions of both polarities."""
+    """The fifth, sixth and seventh articles' sets, each written unseen and first run unseen:
+    every label a section, every gold answer and distractor the article's own words,
+    almost-answerable questions naming no section or fact, and yes/no questions of both
+    polarities."""
     from pathlib import Path
 
     from bot.evaluation import load_questions
