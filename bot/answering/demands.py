@@ -38,6 +38,8 @@ _ORDINAL_TEXT = """\
     second third fourth fifth sixth seventh eighth ninth tenth 2nd 3rd 4th 5th 6th 7th 8th 9th
     10th"""
 _ORDINALS = frozenset(_ORDINAL_TEXT.split())
+# Superlatives an article states in other words: "the first eight apprentices" were its earliest.
+_SAME_SUPERLATIVE = {"earliest": ("first",)}
 
 _FIGURE_ASKED = re.compile(
     r"\bhow (?:many|much|long|far|big|large|high|wide|old|often)\b"
@@ -275,4 +277,6 @@ def met(demand: Demand, sentence: str, question: str = "") -> bool:
     wanted = demand.word.split()
     stem = wanted[-1][:-3] if wanted[-1].endswith("est") else wanted[-1]
     text = " ".join(words)
+    if any(w in words for w in _SAME_SUPERLATIVE.get(demand.word, ())):
+        return True
     return " ".join(wanted) in text or (len(stem) > 3 and f"{stem}est" in words)

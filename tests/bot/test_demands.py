@@ -154,3 +154,11 @@ def test_an_age_is_met_by_a_number_that_is_not_a_date_or_by_two_years() -> None:
     assert met(age, "He joined him in 1868 at the age of sixteen.", question)
     assert met(age, "Rosamund, then 24, took over the business.", question)
     assert met(age, "Born in 1881, she took over the business in 1905.", question)
+
+
+def test_the_earliest_is_met_by_the_first() -> None:
+    question = "Which craftsman taught the factory's earliest trainees?"
+    (earliest,) = demands(question)
+    assert earliest == Demand("superlative", "earliest")
+    assert met(earliest, "He trained the works' first eight apprentices.", question)
+    assert not met(earliest, "He trained eight apprentices.", question)
