@@ -25,6 +25,9 @@ _FIGURE = re.compile(r"\d+")
 # A run of capitalised words: "Tobias Venn", "Hooli Pay", "Harvest Fair".
 _NAME_RUN = re.compile(r"[A-Z][\w'’&.-]*(?:\s+[A-Z][\w'’&.-]*)*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
+# "Which Central European craftsman …", "What French king …": names right after the question
+# word describe the one asked for, whom the answering sentence may name without them.
+_DESCRIBES_THE_ANSWER = re.compile(r"(?:Which|What)\s")
 
 # Capitalised only because they are the pronoun "I" or open a title ("The Optical Review",
 # "A Tale of …"), not names: an article with such a title must not make every "The" a name.
@@ -295,7 +298,9 @@ def names_missing(
     A sentence about another name does not answer a question about this one ("What did Umbrella
     launch?" against "Acme launched an assistant"). A name of several words counts as held when
     any of its words is ("Tobias Venn" by "Venn"); a sentence that names nobody ("It launched …")
-    may be about anyone. ``ignore`` lists words that name the article's parts ("II", "Section").
+    may be about anyone. Names right after "Which" or "What" describe the one asked for, not
+    whom the question is about. ``ignore`` lists words that name the article's parts ("II",
+    "Section").
     """
     known = list(known_names)
     skip = {w.lower() for w in ignore}
@@ -306,6 +311,8 @@ def names_missing(
     asked = set(claims(question, known).names) - skip
     missing: list[str] = []
     for run in _NAME_RUN.findall(question):
+        if _DESCRIBES_THE_ANSWER.match(run):
+            continue
         words = [w for w in (_base(w) for w in _WORD.findall(run)) if w in asked]
         if words and not any(_held(w, held_words) for w in words):
             missing.append(run)

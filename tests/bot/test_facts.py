@@ -14,6 +14,7 @@ from bot.answering.facts import (
     full_names,
     is_yes_no_question,
     misattributed,
+    names_missing,
     stands_for,
     tidy,
     unsupported_claims,
@@ -292,3 +293,13 @@ def test_a_passive_deed_and_a_title_stand_for_the_name_that_follows_them() -> No
 )
 def test_a_count_must_count_what_the_question_asks_about(answer, question, source, other):
     assert counts_other(answer, question, source) is other
+
+
+def test_names_that_describe_the_one_asked_for_need_not_be_in_the_sentence() -> None:
+    sentence = "In 1846 Tobias Corvane hired the Bohemian glassblower Anton Reisz."
+    assert (
+        names_missing("Which Central European craftsman did Tobias Corvane hire?", sentence) == []
+    )
+    assert names_missing("What French glassblower did Tobias Corvane hire?", sentence) == []
+    # Whom the question is about must still be there.
+    assert names_missing("Whom did Samuel Flett hire in 1846?", sentence) == ["Samuel Flett"]
