@@ -241,7 +241,15 @@ def _has_figure(words: list[str]) -> bool:
 
 
 def _has_date(words: list[str]) -> bool:
-    return any((w.isdigit() and len(w) in (2, 4)) or w in _MONTHS for w in words)
+    """A year ("1887", "the 1880s"), a month, season or century, or a day beside its month: "36
+    cottages" is no date."""
+    for i, word in enumerate(words):
+        if is_year(word) or word in _MONTHS or (word.endswith("s") and is_year(word[:-1])):
+            return True
+        beside = words[max(0, i - 1) : i + 2]
+        if word.isdigit() and len(word) <= 2 and any(w in _MONTHS for w in beside):
+            return True
+    return False
 
 
 def met(demand: Demand, sentence: str, question: str = "") -> bool:

@@ -162,3 +162,13 @@ def test_the_earliest_is_met_by_the_first() -> None:
     assert earliest == Demand("superlative", "earliest")
     assert met(earliest, "He trained the works' first eight apprentices.", question)
     assert not met(earliest, "He trained eight apprentices.", question)
+
+
+def test_a_date_is_a_year_a_month_or_a_day_beside_its_month_not_any_small_number() -> None:
+    question = "What year were the Cullet Row cottages built?"
+    (date,) = demands(question)
+    assert not met(date, "She built a terrace of 36 cottages at a rent of two shillings.", question)
+    assert met(date, "She built a terrace of 36 cottages in 1868.", question)
+    assert met(date, "The cottages were built in the 1860s.", question)
+    assert met(date, "They were finished on 14 March.", question)
+    assert met(date, "They were finished in the spring.", question)
