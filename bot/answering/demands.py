@@ -241,10 +241,10 @@ def _has_figure(words: list[str]) -> bool:
 
 
 def _has_date(words: list[str]) -> bool:
-    """A year ("1887", "the 1880s"), a month, season or century, or a day beside its month: "36
-    cottages" is no date."""
+    """A year ("1887"), a month, season or century, or a day beside its month: "36 cottages" is
+    no date, and "the 1880s" gives no year."""
     for i, word in enumerate(words):
-        if is_year(word) or word in _MONTHS or (word.endswith("s") and is_year(word[:-1])):
+        if is_year(word) or word in _MONTHS:
             return True
         beside = words[max(0, i - 1) : i + 2]
         if word.isdigit() and len(word) <= 2 and any(w in _MONTHS for w in beside):
