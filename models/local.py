@@ -109,6 +109,7 @@ class LocalLLM:
             model_path=self.model_path,
             n_ctx=self.n_ctx,
             n_batch=n_batch,
+            sequences=llama.sequences(self._llm),
             state_dir=state_dir,
         )
         self._openings = OpeningStore(self._llm, self._lib, state_dir)

@@ -34,6 +34,7 @@ class PromptState:
         model_path: Path,
         n_ctx: int,
         n_batch: int,
+        sequences: int = 1,
         state_dir: Path | None,
     ) -> None:
         self._llm = llm
@@ -41,6 +42,7 @@ class PromptState:
         self.model_path = model_path
         self.n_ctx = n_ctx
         self.n_batch = n_batch
+        self.sequences = sequences
         self.state_dir = state_dir
 
     def hold(self, prefix: list[int], stats: Stats) -> None:
@@ -79,7 +81,7 @@ class PromptState:
             "mtime_ns": st.st_mtime_ns,
             "n_ctx": self.n_ctx,
             "n_batch": self.n_batch,
-            "sequences": llama.sequences(self._llm),
+            "sequences": self.sequences,
             "llama_cpp": self._lib.__version__,
         }
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode())

@@ -25,7 +25,7 @@ _FIGURE = re.compile(r"\d+")
 # A run of capitalised words: "Tobias Venn", "Hooli Pay", "Harvest Fair".
 _NAME_RUN = re.compile(r"[A-Z][\w'’&.-]*(?:\s+[A-Z][\w'’&.-]*)*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
-# "Which Central European craftsman …", "What French king …": names right after the question
+# "Which Bohemian glassblower …", "What French king …": names right after the question
 # word describe the one asked for, whom the answering sentence may name without them.
 _DESCRIBES_THE_ANSWER = re.compile(r"(?:Which|What)\s")
 

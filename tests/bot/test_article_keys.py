@@ -109,6 +109,7 @@ def test_the_saved_prompt_state_is_keyed_by_the_prefix_that_holds_the_article(
         model_path=model,
         n_ctx=4096,
         n_batch=512,
+        sequences=2,
         state_dir=tmp_path / "kv-state",
     )
 
