@@ -32,6 +32,11 @@ _MAGIC = b"ABOPEN1\n"
 _FOLDERS_KEPT = 4  # prefixes whose openings stay on disk (as for the prefix state files)
 
 
+def _header(opening: list[int]) -> bytes:
+    """What an opening's file begins with: the format mark and the tokens it was computed from."""
+    return _MAGIC + struct.pack(f"<I{len(opening)}i", len(opening), *opening)
+
+
 def _digest(tokens: list[int]) -> str:
     return hashlib.sha256(b"".join(int(t).to_bytes(4, "little") for t in tokens)).hexdigest()[:32]
 
@@ -105,13 +110,12 @@ class OpeningStore:
             self.errors.append(f"llama.cpp wrote {written} of {size} bytes of an opening's cells")
             return False
         digest = _digest(opening)
-        path = self._folder / f"{len(opening)}-{digest}.opening"
+        path = self._path(self._folder, opening, digest)
         try:
             self._folder.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            header = _MAGIC + struct.pack(f"<I{len(opening)}i", len(opening), *opening)
             with open(tmp, "wb") as fh:
-                fh.write(header)
+                fh.write(_header(opening))
                 fh.write(memoryview(buffer))
             os.replace(tmp, path)
         except OSError as exc:
@@ -137,19 +141,23 @@ class OpeningStore:
             opening = tokens[start : start + count]
             digest = _digest(opening)
             if self._saved.get(digest) == count:
-                return count if self._load(opening, digest) else 0
+                return count if self._load(self._folder, opening, digest) else 0
         return 0
 
-    def _load(self, opening: list[int], digest: str) -> bool:
+    @staticmethod
+    def _path(folder: Path, opening: list[int], digest: str) -> Path:
+        return folder / f"{len(opening)}-{digest}.opening"
+
+    def _load(self, folder: Path, opening: list[int], digest: str) -> bool:
         llm, lib = self._llm, self._lib
-        path = self._folder / f"{len(opening)}-{digest}.opening" if self._folder else None
+        path = self._path(folder, opening, digest)
         try:
-            data = path.read_bytes() if path is not None else b""
+            data = path.read_bytes()
         except OSError as exc:
             self.errors.append(f"cannot read {path}: {exc.strerror}")
             self._saved.pop(digest, None)
             return False
-        header = _MAGIC + struct.pack(f"<I{len(opening)}i", len(opening), *opening)
+        header = _header(opening)
         start = len(self._prefix)
         if not data.startswith(header) or not llama.keep_tokens(llm, start):
             return self._forget(path, digest, "not the opening its name says")
@@ -168,11 +176,10 @@ class OpeningStore:
         self.restored_tokens += len(opening)
         return True
 
-    def _forget(self, path: Path | None, digest: str, why: str) -> bool:
+    def _forget(self, path: Path, digest: str, why: str) -> bool:
         self.errors.append(f"unusable opening file {path}: {why}")
         self._saved.pop(digest, None)
-        if path is not None:
-            path.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
         return False
 
     def _prune(self) -> None:
