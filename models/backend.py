@@ -79,6 +79,16 @@ class KeepsOpenings(Protocol):
         ...
 
 
+@runtime_checkable
+class Judges(Protocol):
+    """A backend that can tell how sure the model is of a yes-or-no reply."""
+
+    def judge(self, messages: list[Message]) -> float | None:
+        """The logit of the reply to ``messages`` opening with "Yes" minus that of "No"; None
+        when it cannot be had. Leaves the cached prompt prefix as it was."""
+        ...
+
+
 class LLMError(RuntimeError):
     """A backend failed; the message names the cause and the fix."""
 

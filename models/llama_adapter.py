@@ -119,6 +119,62 @@ def with_side_sequence(llm: Any) -> None:
     llm.reset()
 
 
+class SmallContext:
+    """A second llama.cpp context on ``llm``'s weights (shared, not loaded again), with a KV
+    cache of its own: short prompts evaluated there attend over their own few cells, not over
+    the main context's thousands, and leave the main context's cells exactly where they were."""
+
+    def __init__(self, llm: Any, n_ctx: int, n_batch: int) -> None:
+        import contextlib
+
+        import llama_cpp
+        from llama_cpp import _internals
+
+        # The main context's settings (threads, attention, KV types), with a cache of its own.
+        params = llama_cpp.llama_context_default_params()
+        for name, _ in params._fields_:
+            setattr(params, name, getattr(llm.context_params, name))
+        params.n_ctx = n_ctx
+        params.n_batch = n_batch
+        params.n_ubatch = n_batch
+        params.n_seq_max = 1
+        params.kv_unified = False
+        self._llm = llm
+        self.n_ctx = n_ctx
+        self.n_batch = n_batch
+        self._ctx = _internals.LlamaContext(model=llm._model, params=params, verbose=llm.verbose)
+        self._batch = _internals.LlamaBatch(n_tokens=n_batch, embd=0, n_seq_max=1, verbose=False)
+        llm._stack.enter_context(contextlib.closing(self._ctx))
+        llm._stack.enter_context(contextlib.closing(self._batch))
+        self.held: list[int] = []  # the tokens whose cells the context holds
+
+    def logits_after(self, tokens: list[int], keep: int) -> Any | None:
+        """The logits after ``tokens``, of which the first ``keep`` are already held; None when
+        they do not fit or llama.cpp fails on them (nothing is then held)."""
+        import numpy as np
+
+        if len(tokens) > self.n_ctx:
+            self.forget(0)
+            return None
+        self.forget(keep)
+        try:
+            for at in range(keep, len(tokens), self.n_batch):
+                chunk = tokens[at : at + self.n_batch]
+                self._batch.set_batch(batch=chunk, n_past=at, logits_all=False)
+                self._ctx.decode(self._batch)
+                self.held.extend(chunk)
+        except RuntimeError:
+            self.forget(0)
+            return None
+        n_vocab = self._llm.n_vocab()
+        return np.array(np.ctypeslib.as_array(self._ctx.get_logits_ith(-1), shape=(n_vocab,)))
+
+    def forget(self, keep: int) -> None:
+        """Drop the cells after the first ``keep`` tokens."""
+        self._ctx.kv_cache_seq_rm(-1, keep, -1)
+        del self.held[keep:]
+
+
 def sequences(llm: Any) -> int:
     return int(llm.context_params.n_seq_max)
 

@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from models import llama_adapter as llama
 from models.backend import Generation, JsonSchema, LLMError, Message, ModelLoadError
 from models.chat_template import ChatTemplate
@@ -43,6 +45,12 @@ class OpeningsRun:
     done: bool = False
     stopped: bool = False
     error: str = ""
+
+
+# The context that judges answers holds one short prompt (instructions, a sentence, a question
+# and an answer: about 120 tokens); its compute buffers grow with the batch.
+JUDGE_CTX = 512
+JUDGE_BATCH = 128
 
 
 class LocalLLM:
@@ -70,6 +78,10 @@ class LocalLLM:
         self._prime_stats: dict[str, object] = {}
         self._opening_stats = OpeningsRun(openings=0)
         self._primed: list[int] = []  # the fixed prefix last primed
+        self._verdict_ids: tuple[Any, Any] | None = None  # tokens opening "Yes" and "No"
+        self._judging: llama.SmallContext | None = None  # made at the first judge call
+        self._judge_calls = 0
+        self._judge_reused = 0  # judging prompts' tokens whose cells were kept
         if not self.model_path.is_file():
             raise ModelLoadError(
                 f"Model file not found: {self.model_path} (set ARTICLE_BOT_MODEL_PATH to a "
@@ -322,6 +334,34 @@ class LocalLLM:
         stats.ms = round((time.perf_counter() - start) * 1000.0, 1)
         stats.done = True
 
+    def judge(self, messages: list[Message]) -> float | None:
+        """The logit of the reply opening with "Yes" minus that of "No". Evaluated in a small
+        context of its own on the same weights (``llama.SmallContext``), which keeps what the
+        last such prompt began with (its instructions), cut on a row group, so that only the
+        rest is evaluated and the result is that of the prompt evaluated whole."""
+        tokens = self.prompt_tokens(messages)
+        with self._turn():
+            llm = self._require_model()
+            if self._judging is None:
+                self._judging = llama.SmallContext(llm, JUDGE_CTX, JUDGE_BATCH)
+                yes, no = (
+                    np.array(
+                        sorted({self._tokens(w)[0] for w in (word, word.lower(), f" {word}")}),
+                        dtype=np.intc,
+                    )
+                    for word in ("Yes", "No")
+                )
+                self._verdict_ids = (yes, no)
+            judging, verdicts = self._judging, self._verdict_ids
+            keep = min(on_row_group(common_prefix(judging.held, tokens), 0), len(tokens) - 1)
+            logits = judging.logits_after(tokens, keep)
+            self._judge_calls += 1
+            self._judge_reused += keep if logits is not None else 0
+        if logits is None or verdicts is None:
+            return None
+        yes, no = verdicts
+        return float(logits[yes].max() - logits[no].max())
+
     def clear_cache(self) -> None:
         """Forget the KV cache: the next call evaluates its whole prompt."""
         with self._turn():
@@ -352,6 +392,7 @@ class LocalLLM:
                 "restored_tokens": self._openings.restored_tokens,
                 "errors": self._openings.errors[-3:],
             },
+            "judged": {"calls": self._judge_calls, "reused_tokens": self._judge_reused},
             "llama_cpp": self._lib.__version__,
         }
 
