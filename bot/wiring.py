@@ -133,6 +133,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         min_relevance=settings.min_relevance,
         min_support=settings.min_support,
         min_answerable_margin=settings.min_answerable_margin,
+        min_judged_margin=settings.min_judged_margin if settings.judge_answers else None,
         min_yes_margin=settings.min_yes_margin,
         check_premises=settings.check_premises,
         max_question_chars=settings.max_question_chars,

@@ -302,3 +302,71 @@ def test_a_sentence_quoted_in_place_of_an_answer_must_hold_the_kind_of_fact_aske
     )
     assert answer.refused and answer.text.startswith("The article doesn't say when.")
     assert "Ann Rook" in answer.citations[0].quote
+
+
+class JudgingLLM(ScriptedLLM):
+    """A scripted model that also judges, with a set margin, and notes what it was asked."""
+
+    def __init__(self, reply: str, margin: float | None) -> None:
+        super().__init__(lambda call: {"answer": reply, "answerable": True})
+        self.margin = margin
+        self.judged: list[str] = []
+
+    def judge(self, messages: list[dict[str, str]]) -> float | None:
+        self.judged.append(messages[-1]["content"])
+        return self.margin
+
+
+def judged(
+    article: Article, question: str, reply: str, margin: float | None, **config: Any
+) -> tuple[Answer, JudgingLLM]:
+    hits = [Hit(passage=p, score=0.6, dense=0.6, keyword=0.0) for p in make_passages(article)]
+    llm = JudgingLLM(reply, margin)
+    pipeline = AnswerPipeline(
+        article,
+        ScriptedRetriever(hits),
+        llm,
+        PipelineConfig(top_k=len(hits), **config),
+        ranker=word_ranker(article),
+    )
+    return pipeline.answer(question), llm
+
+
+def test_an_answer_the_model_does_not_find_in_its_quote_becomes_what_the_article_says(
+    article: Article,
+) -> None:
+    question = "Who built the hall for the guild?"
+    kept, llm = judged(article, question, "Walter Emmet", 1.5)
+    assert not kept.refused and kept.text == "Walter Emmet"
+    # The model is shown the question, the quote and the answer, and nothing else.
+    (asked,) = llm.judged
+    assert question in asked and "Walter Emmet" in asked and "mason" in asked
+    assert "Hugh Pell" not in asked
+    assert kept.timings_ms["judge"] >= 0
+    doubted, _ = judged(article, question, "Walter Emmet", -0.5)
+    assert doubted.refused and doubted.refusal_reason == "not_said"
+    assert doubted.text.startswith("The article doesn't say who.")
+    assert doubted.citations == kept.citations
+    assert f'"{kept.citations[0].quote}"' in doubted.text
+
+
+def test_only_answers_to_a_question_after_one_fact_are_judged(article: Article) -> None:
+    for question, reply in [
+        ("Why did nobody die in the hall in 1587?", "The keeper had rung the bell early."),
+        ("Did Ann Rook ring the bell early?", "Yes. The keeper, Ann Rook, rang it early."),
+    ]:
+        answer, llm = judged(article, question, reply, -5.0)
+        assert not answer.refused and not llm.judged, question
+    answer, llm = judged(article, "In what year was the hall built?", "1518", -5.0)
+    assert answer.refused and llm.judged
+
+
+def test_judging_can_be_turned_off_and_a_backend_without_it_is_not_asked(
+    article: Article,
+) -> None:
+    answer, llm = judged(
+        article, "Who built the hall for the guild?", "Walter Emmet", -5.0, min_judged_margin=None
+    )
+    assert not answer.refused and not llm.judged
+    answer, _ = judged(article, "Who built the hall for the guild?", "Walter Emmet", None)
+    assert not answer.refused
