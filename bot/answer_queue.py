@@ -35,6 +35,11 @@ SHUTTING_DOWN_TEXT = (
 FAILED_TEXT = "Something went wrong while answering. Please try again."
 
 
+# On close, how long the call in progress gets to return after it was told to stop (Docker
+# stop waits 10 s after SIGTERM unless told otherwise; the compose file gives 60 s).
+FINISH_S = 3.0
+
+
 class MetricsSink(Protocol):
     """The hooks of ``bot.health.Metrics`` that the queue and the bot call."""
 
@@ -322,8 +327,11 @@ class AnswerQueue:
                 await self._worker
             self._worker = None
         # The thread may still be inside llama.cpp; it stops at its next streamed piece, and being
-        # a daemon it does not hold up the exit of the process meanwhile.
+        # a daemon it does not hold up the exit of the process past a few seconds. Those seconds
+        # are waited: a process that exits while the thread is in llama.cpp (a judgement, a
+        # prompt, which no streamed piece interrupts) frees the model under it and crashes.
         self._thread.stop()
+        await asyncio.to_thread(self._thread.join, FINISH_S)
         if self._instant is not None:
             self._instant.shutdown(wait=False)
 
@@ -467,6 +475,10 @@ class _WorkerThread:
 
     def stop(self) -> None:
         self._jobs.put(None)
+
+    def join(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the call in progress (if any) to return."""
+        self._thread.join(timeout)
 
     def _run(self) -> None:
         while (item := self._jobs.get()) is not None:

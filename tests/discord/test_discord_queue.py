@@ -12,6 +12,7 @@ import pytest
 
 from bot.answer_queue import (
     FAILED_TEXT,
+    FINISH_S,
     SHUTTING_DOWN_TEXT,
     AnswerQueue,
     MemberQueueFull,
@@ -362,3 +363,18 @@ async def test_questions_wait_for_exclusive_work_even_when_they_need_no_model() 
     assert await exclusive is True
     assert (await asked).text == "answer to instant two"
     await queue.close()
+
+
+async def test_close_waits_a_little_for_a_call_that_no_streamed_piece_interrupts() -> None:
+    """A process must not exit while the worker is inside llama.cpp (it would free the model
+    under it): close returns once the call in progress has returned, or after FINISH_S."""
+    answerer = GatedAnswerer(pieces=1)  # after its one piece it only waits, as a prompt does
+    queue = AnswerQueue(answerer, max_size=5)
+    running = asyncio.create_task(queue.submit("a"))
+    await until(lambda: answerer.started == ["a"])
+    threading.Timer(0.5, answerer.gate("a").set).start()
+    started = time.perf_counter()
+    await queue.close(cancel_pending=True, wait_s=0.1)
+    assert answerer.active == 0
+    assert 0.3 < time.perf_counter() - started < FINISH_S
+    assert (await running).refusal_reason == "shutting_down"
