@@ -680,10 +680,11 @@ class AnswerPipeline:
         margin = self.llm.judge(judge_messages(question, quote, answer.text))
         timings = {**answer.timings_ms, "judge": (time.perf_counter() - started) * 1000}
         timings["total"] = timings.get("total", 0.0) + timings["judge"]
-        log.info("judged %s: %s", "-" if margin is None else f"{margin:.2f}", question)
+        # The margin alone: the log keeps no question text (README, "Privacy").
+        log.info("judged: %s", "-" if margin is None else f"{margin:.2f}")
         if margin is None or margin >= threshold:
             return replace(answer, timings_ms=timings)
-        log.info("the quoted sentence does not bear the answer out (%.2f)", margin)
+        log.info("the quoted sentence does not bear the answer out")
         first = answer.citations[0]
         return replace(
             answer,
