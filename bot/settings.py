@@ -12,12 +12,33 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.catalog import DEFAULT_MODEL
 
 ENV_PREFIX = "ARTICLE_BOT_"
+
+# The answering settings a packaged model other than the default was fitted with (the fields'
+# defaults are the default model's); they apply where nothing sets them, so choosing the model is
+# all it takes. Checked against the catalog and the fields by tests/bot/test_settings_models.py.
+FITTED_FOR_MODEL: dict[str, dict[str, object]] = {
+    "qwen2.5-0.5b": {
+        "evidence_sentences": 2,
+        "min_yes_margin": 0.0,
+        "max_answer_tokens": 160,
+        # As a judge its Yes/No margins do not separate right answers from wrong ones: at the
+        # default model's -0.2 it refused 54% of the shipped set's answerable questions.
+        "judge_answers": False,
+    },
+}
 
 
 def _default_threads() -> int:
@@ -191,7 +212,9 @@ class Settings(BaseSettings):
     model: str = Field(
         default=DEFAULT_MODEL,
         description="Packaged GGUF model to use (see `article-bot info`). Ignored when model_path "
-        "or llm_server_url is set.",
+        "or llm_server_url is set. A model other than the default brings the answering settings "
+        "it was fitted with (qwen2.5-0.5b: evidence_sentences 2, min_yes_margin 0, "
+        "max_answer_tokens 160, judge_answers false) where they are not set.",
     )
     model_path: Path | None = Field(
         default=None, description="A GGUF file to use instead of the packaged model."
@@ -328,6 +351,23 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError(f"not an http(s) URL: {value!r}")
         return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _fitted_for_model(self) -> Settings:
+        if self.model_path is None and self.llm_server_url is None:
+            for name, value in FITTED_FOR_MODEL.get(self.model, {}).items():
+                if name not in self.model_fields_set:
+                    # Not through setattr: that would count the value as one the user set.
+                    self.__dict__[name] = value
+        return self
+
+    @property
+    def fitted_for_model(self) -> dict[str, object]:
+        """The settings that came from the chosen packaged model's fitting, with their values."""
+        if self.model_path is not None or self.llm_server_url is not None:
+            return {}
+        fitted = FITTED_FOR_MODEL.get(self.model, {})
+        return {name: getattr(self, name) for name in fitted if name not in self.model_fields_set}
 
     @property
     def effective_index_path(self) -> Path:

@@ -250,6 +250,7 @@ def describe_runtime(settings: Settings) -> dict[str, Any]:
             "backend": "local",
             "name": None if settings.model_path else settings.model,
             "file": path,
+            "settings fitted for it": settings.fitted_for_model or "the defaults",
             "known_models": sorted(MODELS),
         }
     try:
