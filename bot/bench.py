@@ -47,6 +47,20 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def rss_split_mb(status: Path = Path("/proc/self/status")) -> tuple[float, float] | None:
+    """Resident memory now, as (anonymous, mapped files) in MB; None where the kernel does not
+    say. Mapped files are the libraries and model files read from disk: clean pages that the
+    kernel may drop and other processes share, and how many of them are mapped depends on how it
+    cached the files (freshly installed ones come in larger pieces), not on the bot."""
+    try:
+        fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        anon = int(fields["RssAnon"].split()[0]) / 1024
+        files = int(fields["RssFile"].split()[0]) / 1024
+    except (OSError, KeyError, ValueError, IndexError):
+        return None
+    return anon, files
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -80,6 +94,13 @@ class BenchResult:
             ("cold start to ready (s)", f"{v['cold_start_s']:.1f}", TARGETS["cold_start_s"]),
             ("index build, cold (s)", f"{v['index_build_s']:.1f}", ""),
             ("peak RSS of the bot (MB)", f"{v['peak_rss_mb']:.0f}", TARGETS["peak_rss_mb"]),
+            (
+                "  of it at the end: anonymous / files (MB)",
+                "n/a"
+                if v.get("rss_anon_mb") is None
+                else f"{v['rss_anon_mb']:.0f} / {v['rss_file_mb']:.0f}",
+                "",
+            ),
             (f"load: {v['load_n']} queued at once (answers/min)", f"{v['load_per_min']:.1f}", ""),
             ("load: answers lost", str(v["load_lost"]), "== 0"),
             (
@@ -226,6 +247,7 @@ def run_bench(
     pool = [f"{q} ({n})" if n >= len(questions) else q for n, q in enumerate(pool)]
     per_min, lost = asyncio.run(_load_test(answerer, pool))
     peak_rss = _rss_mb()
+    split = rss_split_mb()
     restored = _openings_info(answerer).get("restored", 0)
 
     model_path = resolve_model_path(settings)
@@ -258,6 +280,8 @@ def run_bench(
             "cold_start_s": cold_s,
             "index_build_s": index_s,
             "peak_rss_mb": peak_rss,
+            "rss_anon_mb": split[0] if split else None,
+            "rss_file_mb": split[1] if split else None,
             "load_n": load_n,
             "load_per_min": per_min,
             "load_lost": lost,
