@@ -28,6 +28,7 @@ from models.backend import Generation, JsonSchema, LLMError, Message, ModelLoadE
 from models.chat_template import ChatTemplate
 from models.decoding import CLOSING_TOKENS, SpecialTokens, decode
 from models.greedy import common_prefix, on_row_group
+from models.heap import release_free_memory
 from models.openings import OpeningStore
 from models.prompt_state import PromptState
 
@@ -140,6 +141,7 @@ class LocalLLM:
             yield
         finally:
             self._lock.release()
+            release_free_memory()
 
     # --- prompt -------------------------------------------------------------------------------
     def render_prompt(self, messages: list[Message]) -> str:
