@@ -352,22 +352,24 @@ class Settings(BaseSettings):
             raise ValueError(f"not an http(s) URL: {value!r}")
         return value.rstrip("/") if value else value
 
+    def _unset_fitting(self) -> dict[str, object]:
+        """The packaged model's fitted settings that nothing set (none for a file or server)."""
+        if self.model_path is not None or self.llm_server_url is not None:
+            return {}
+        fitted = FITTED_FOR_MODEL.get(self.model, {})
+        return {name: v for name, v in fitted.items() if name not in self.model_fields_set}
+
     @model_validator(mode="after")
     def _fitted_for_model(self) -> Settings:
-        if self.model_path is None and self.llm_server_url is None:
-            for name, value in FITTED_FOR_MODEL.get(self.model, {}).items():
-                if name not in self.model_fields_set:
-                    # Not through setattr: that would count the value as one the user set.
-                    self.__dict__[name] = value
+        for name, value in self._unset_fitting().items():
+            # Not through setattr: that would count the value as one the user set.
+            self.__dict__[name] = value
         return self
 
     @property
     def fitted_for_model(self) -> dict[str, object]:
         """The settings that came from the chosen packaged model's fitting, with their values."""
-        if self.model_path is not None or self.llm_server_url is not None:
-            return {}
-        fitted = FITTED_FOR_MODEL.get(self.model, {})
-        return {name: getattr(self, name) for name in fitted if name not in self.model_fields_set}
+        return {name: getattr(self, name) for name in self._unset_fitting()}
 
     @property
     def effective_index_path(self) -> Path:
